@@ -1,0 +1,100 @@
+"""hs_notebook: work with HeapStream private videos from Jupyter.
+
+Everything a notebook needs is reachable from ``import hs_notebook as hs``::
+
+    key = hs.SigningKey.from_env()                 # or from_base64(key_id, b64)
+    token = key.mint("video-id", ttl=3600)
+    urls = hs.HeapStream(project_id=12).signed_urls("video-id", token)
+    hs.embed(hs.HeapStream(12).embed_url("video-id", token))
+
+The sandbox (``hs.Sandbox``) is imported lazily, on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
+from .errors import (
+    TOKEN_REJECTION_REASONS,
+    DownloadError,
+    FetchError,
+    HeapStreamError,
+    InvalidArgument,
+    InvalidId,
+    InvalidSigningKey,
+    InvalidToken,
+    NotFound,
+    PlaylistError,
+    SandboxError,
+    TokenRejected,
+    VTTError,
+)
+from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
+from .urls import (
+    DEFAULT_BASE_URL,
+    URL_KINDS,
+    Embed,
+    HeapStream,
+    embed,
+    embed_html,
+    parse_signed_url,
+    redact_token,
+)
+
+if TYPE_CHECKING:
+    from .sandbox import Faults, Sandbox
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Sandbox": ("hs_notebook.sandbox", "Sandbox"),
+    "Faults": ("hs_notebook.sandbox", "Faults"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hs_notebook' has no attribute {name!r}")
+
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "FINDING_CODES",
+    "TOKEN_REJECTION_REASONS",
+    "URL_KINDS",
+    "Diagnosis",
+    "DownloadError",
+    "Embed",
+    "Faults",
+    "FetchError",
+    "Finding",
+    "HeapStream",
+    "HeapStreamError",
+    "InvalidArgument",
+    "InvalidId",
+    "InvalidSigningKey",
+    "InvalidToken",
+    "NotFound",
+    "PlaylistError",
+    "Sandbox",
+    "SandboxError",
+    "SigningKey",
+    "Token",
+    "TokenRejected",
+    "VTTError",
+    "diagnose",
+    "embed",
+    "embed_html",
+    "generate_signing_key",
+    "inspect_token",
+    "parse_signed_url",
+    "redact_token",
+    "verify_token",
+]

@@ -1,0 +1,233 @@
+"""Explain why a signed URL would be refused, from the token alone (pure code).
+
+>>> diagnose(token, url=signed_url)        # doctest: +SKIP
+[]                                          # empty: nothing wrong that we can see
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import InvalidToken, TokenRejected
+from .tokens import ALGORITHM, AUDIENCE, DEFAULT_LEEWAY, Token, load_public_key, verify_token
+from .urls import VIDEO_ID_KINDS, parse_signed_url
+
+__all__ = ["FINDING_CODES", "Diagnosis", "Finding", "diagnose"]
+
+#: Every code :func:`diagnose` can report, with what it means.
+FINDING_CODES: dict[str, str] = {
+    "malformed_token": "the text is not a compact JWT",
+    "alg_not_allowed": "the header alg is not RS256",
+    "kid_missing": "the header has no kid, so the origin cannot find the signing key",
+    "kid_in_claims": "kid is in the claims instead of the header (as the Go example in "
+    "HeapStream's docs does)",
+    "wrong_audience": 'aud is not "v"',
+    "sub_missing": "there is no sub claim (the video id)",
+    "wrong_subject": "sub is not the video in the URL",
+    "token_mismatch": "the URL carries a different token than the one diagnosed",
+    "exp_missing": "there is no exp claim; HeapStream requires one",
+    "expired": "exp is in the past",
+    "not_yet_valid": "nbf is in the future",
+    "exp_implausible": "exp is implausibly far away (milliseconds instead of seconds?)",
+    "bad_signature": "the signature does not match the public key",
+}
+
+_FAR = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a token. ``severity`` is ``error`` (would be refused) or
+    ``warning`` (accepted, but probably not what was meant)."""
+
+    code: str
+    severity: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.code}: {self.message}"
+
+
+class Diagnosis(list[Finding]):
+    """A list of :class:`Finding` (empty when all is well) that renders in notebooks."""
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self]
+
+    def __repr__(self) -> str:
+        if not self:
+            return "Diagnosis([]): no problems found"
+        return "Diagnosis([\n" + "".join(f"  {f},\n" for f in self) + "])"
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return "<div class='hs-diagnosis' style='color:#1a7f37'>✔ no problems found</div>"
+        colours = {"error": "#cf222e", "warning": "#9a6700"}
+        items = "".join(
+            f"<li style='color:{colours.get(f.severity, 'inherit')}'><b>{html.escape(f.code)}"
+            f"</b> ({f.severity}): {html.escape(f.message)}</li>"
+            for f in self
+        )
+        return f"<div class='hs-diagnosis'><ul>{items}</ul></div>"
+
+
+def _fmt(ts: float) -> str:
+    try:
+        return f"{datetime.fromtimestamp(ts, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except (OverflowError, OSError, ValueError):
+        return f"{ts} (not a valid time)"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def diagnose(
+    token: Any,
+    url: str | None = None,
+    public_key: Any = None,
+    *,
+    now: datetime | float | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> Diagnosis:
+    """Findings that explain why a signed URL would be refused; empty when all is well.
+
+    Args:
+        token: the token (a :class:`Token` or the compact string).
+        url: the signed URL it is used with; lets us check ``sub`` against a video id in
+            the path, and that the URL carries this token.
+        public_key: the signing key's public half (PEM, cryptography key or SigningKey)
+            to check the signature.
+        now: the time to judge ``exp``/``nbf`` against (default: now).
+    """
+    out = Diagnosis()
+    t = (
+        now.timestamp()
+        if isinstance(now, datetime)
+        else (datetime.now(UTC).timestamp() if now is None else float(now))
+    )
+    try:
+        tok = Token(token)
+    except InvalidToken as exc:
+        out.append(Finding("malformed_token", "error", str(exc)))
+        return out
+    header, claims = tok.header, tok.claims
+
+    alg = header.get("alg")
+    if alg != ALGORITHM:
+        out.append(
+            Finding("alg_not_allowed", "error", f"header alg is {alg!r}; HeapStream accepts RS256")
+        )
+    if not header.get("kid"):
+        if claims.get("kid"):
+            out.append(
+                Finding(
+                    "kid_in_claims",
+                    "error",
+                    f"kid {claims['kid']!r} is in the claims, not in the JWT header (as the Go "
+                    "example in HeapStream's docs does); put it in the header: "
+                    "jwt.encode(..., headers={'kid': key_id})",
+                )
+            )
+        else:
+            out.append(
+                Finding(
+                    "kid_missing",
+                    "error",
+                    "the header has no kid: the origin cannot tell which signing key to use",
+                )
+            )
+    aud = claims.get("aud")
+    if not (aud == AUDIENCE or (isinstance(aud, list) and AUDIENCE in aud)):
+        out.append(Finding("wrong_audience", "error", f'aud is {aud!r}; it must be "{AUDIENCE}"'))
+
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        out.append(Finding("sub_missing", "error", "there is no sub claim (the video id)"))
+    if url is not None:
+        parsed = parse_signed_url(url)
+        if parsed is not None:
+            if parsed.kind in VIDEO_ID_KINDS and isinstance(sub, str) and sub != parsed.id:
+                out.append(
+                    Finding(
+                        "wrong_subject",
+                        "error",
+                        f"sub is {sub!r} but the URL is for video {parsed.id!r}: mint the token "
+                        f"for {parsed.id!r}",
+                    )
+                )
+            if parsed.token is not None and parsed.token != str(tok):
+                out.append(
+                    Finding(
+                        "token_mismatch",
+                        "warning",
+                        "the URL carries a different token than the one diagnosed",
+                    )
+                )
+
+    exp = claims.get("exp")
+    if exp is None or not _number(exp):
+        out.append(
+            Finding(
+                "exp_missing", "error", "there is no numeric exp claim; HeapStream requires one"
+            )
+        )
+    else:
+        if exp > 1e11:
+            out.append(
+                Finding(
+                    "exp_implausible",
+                    "error" if exp + leeway >= t else "warning",
+                    f"exp is {exp}, which looks like milliseconds: JWT times are UNIX seconds",
+                )
+            )
+        elif exp - t > _FAR.total_seconds():
+            out.append(
+                Finding(
+                    "exp_implausible",
+                    "warning",
+                    f"exp is {_fmt(exp)}, more than a year away: tokens are bearer credentials, "
+                    "prefer short lifetimes",
+                )
+            )
+        if exp + leeway < t:
+            out.append(
+                Finding(
+                    "expired",
+                    "error",
+                    f"expired at {_fmt(exp)}; it is now {_fmt(t)} "
+                    f"({timedelta(seconds=int(t - exp))} ago)",
+                )
+            )
+    nbf = claims.get("nbf")
+    if nbf is not None:
+        if not _number(nbf):
+            out.append(Finding("not_yet_valid", "error", f"nbf is {nbf!r}, not a number"))
+        elif nbf - leeway > t:
+            out.append(
+                Finding(
+                    "not_yet_valid",
+                    "error",
+                    f"not valid before {_fmt(nbf)}; it is now {_fmt(t)}",
+                )
+            )
+
+    if public_key is not None and alg == ALGORITHM:
+        key = load_public_key(public_key)
+        try:
+            # only the signature matters here; claims were judged above
+            verify_token(
+                tok, key, leeway=float("inf"), audience=aud if isinstance(aud, str) else AUDIENCE
+            )
+        except TokenRejected as exc:
+            if exc.reason == "bad_signature":
+                out.append(Finding("bad_signature", "error", exc.detail))
+    return out
