@@ -1,0 +1,43 @@
+"""A local HeapStream-compatible origin with real H.264 media and HeapStream's token rules.
+
+>>> from hs_notebook.sandbox import Sandbox, Faults          # doctest: +SKIP
+>>> with Sandbox("tiny") as sb:                              # doctest: +SKIP
+...     url = sb.signed_url("master", sb.video_id)
+
+The names below are loaded lazily, so importing a submodule (such as
+``hs_notebook.sandbox.media``) does not import the web server stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hs_notebook.sandbox.app import ProjectInfo, RequestRecord, VideoInfo
+    from hs_notebook.sandbox.faults import Faults
+    from hs_notebook.sandbox.server import Sandbox, serve
+
+__all__ = ["Faults", "ProjectInfo", "RequestRecord", "Sandbox", "VideoInfo", "serve"]
+
+_LAZY = {
+    "Sandbox": "hs_notebook.sandbox.server",
+    "serve": "hs_notebook.sandbox.server",
+    "Faults": "hs_notebook.sandbox.faults",
+    "RequestRecord": "hs_notebook.sandbox.app",
+    "VideoInfo": "hs_notebook.sandbox.app",
+    "ProjectInfo": "hs_notebook.sandbox.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hs_notebook.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
