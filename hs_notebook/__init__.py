@@ -30,6 +30,19 @@ from .errors import (
     TokenRejected,
     VTTError,
 )
+from .hls import (
+    MasterPlaylistInfo,
+    MediaPlaylistInfo,
+    audio_table,
+    iframe_table,
+    master_playlist_info,
+    media_playlist_info,
+    parse_master,
+    parse_media,
+    renditions_table,
+    segments_table,
+    text_tracks_table,
+)
 from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
@@ -41,6 +54,7 @@ from .urls import (
     parse_signed_url,
     redact_token,
 )
+from .vtt import Cue, cues_table, parse_vtt, storyboard_table
 
 if TYPE_CHECKING:
     from .sandbox import Faults, Sandbox
@@ -69,6 +83,7 @@ __all__ = [
     "FINDING_CODES",
     "TOKEN_REJECTION_REASONS",
     "URL_KINDS",
+    "Cue",
     "Diagnosis",
     "DownloadError",
     "Embed",
@@ -81,6 +96,8 @@ __all__ = [
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
+    "MasterPlaylistInfo",
+    "MediaPlaylistInfo",
     "NotFound",
     "PlaylistError",
     "Sandbox",
@@ -89,12 +106,24 @@ __all__ = [
     "Token",
     "TokenRejected",
     "VTTError",
+    "audio_table",
+    "cues_table",
     "diagnose",
     "embed",
     "embed_html",
     "generate_signing_key",
+    "iframe_table",
     "inspect_token",
+    "master_playlist_info",
+    "media_playlist_info",
+    "parse_master",
+    "parse_media",
     "parse_signed_url",
+    "parse_vtt",
     "redact_token",
+    "renditions_table",
+    "segments_table",
+    "storyboard_table",
+    "text_tracks_table",
     "verify_token",
 ]
