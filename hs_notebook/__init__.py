@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .client import AsyncClient, Client
 from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
+from .download import download
 from .errors import (
     TOKEN_REJECTION_REASONS,
     DownloadError,
@@ -42,6 +44,14 @@ from .hls import (
     renditions_table,
     segments_table,
     text_tracks_table,
+)
+from .ladder import (
+    Ladder,
+    inspect,
+    inspect_async,
+    inspect_url,
+    inspect_url_async,
+    ladder_from_text,
 )
 from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
 from .urls import (
@@ -83,6 +93,8 @@ __all__ = [
     "FINDING_CODES",
     "TOKEN_REJECTION_REASONS",
     "URL_KINDS",
+    "AsyncClient",
+    "Client",
     "Cue",
     "Diagnosis",
     "DownloadError",
@@ -96,6 +108,7 @@ __all__ = [
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
+    "Ladder",
     "MasterPlaylistInfo",
     "MediaPlaylistInfo",
     "NotFound",
@@ -109,11 +122,17 @@ __all__ = [
     "audio_table",
     "cues_table",
     "diagnose",
+    "download",
     "embed",
     "embed_html",
     "generate_signing_key",
     "iframe_table",
+    "inspect",
+    "inspect_async",
     "inspect_token",
+    "inspect_url",
+    "inspect_url_async",
+    "ladder_from_text",
     "master_playlist_info",
     "media_playlist_info",
     "parse_master",

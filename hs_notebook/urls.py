@@ -14,7 +14,7 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -301,7 +301,7 @@ def parse_signed_url(url: str) -> SignedUrl | None:
             continue
         token = dict(parse_qsl(parts.query)).get("token")
         base = urlunsplit((parts.scheme, parts.netloc, "/".join(segments[:i]), "", ""))
-        return SignedUrl(spec.kind, project, id_, token, base)
+        return SignedUrl(spec.kind, project, unquote(id_), token, base)
     return None
 
 
@@ -310,11 +310,11 @@ def redact_token(url: str, replacement: str = "…") -> str:
     if not isinstance(url, str) or "token=" not in url:
         return url
     parts = urlsplit(url)
-    query = [
-        (k, replacement if k == "token" else v)
+    query = "&".join(
+        f"token={replacement}" if k == "token" else urlencode([(k, v)], quote_via=quote)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="…")))
+    )
+    return urlunsplit(parts._replace(query=query))
 
 
 # ---------------------------------------------------------------------------- embed

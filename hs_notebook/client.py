@@ -1,0 +1,891 @@
+"""One HTTP client over httpx, with an async face (:class:`AsyncClient`) and a sync face
+(:class:`Client`) that share the same retry, redirect and token rules.
+
+The rules, in one place:
+
+* **Retries** (GET and HEAD only): connection errors (refused, reset, dropped, a body
+  shorter than its Content-Length), timeouts, HTTP 5xx and 429 are retried up to
+  ``retries`` times with exponential backoff and jitter; a ``Retry-After`` header (seconds
+  or HTTP date) is honoured, capped at ``max_retry_after``.  Other 4xx are never retried.
+* **Errors**: 401/403 raise :class:`~hs_notebook.errors.TokenRejected` with the origin's
+  ``reason`` and a local diagnosis of the token; 404 raises
+  :class:`~hs_notebook.errors.NotFound`; anything else (or retries spent) raises
+  :class:`~hs_notebook.errors.FetchError` naming the last cause.  A body that should be a
+  playlist but is not raises :class:`~hs_notebook.errors.PlaylistError`.
+* **Tokens are bearer credentials**: a child URI on the *same origin* (scheme, host,
+  port) as its parent that has no ``token`` query parameter gets the parent's token
+  (:func:`child_url`); a token is never added to another origin.  Redirects are followed
+  by hand (at most :data:`MAX_REDIRECTS` hops) and the ``token`` parameter is stripped
+  when a hop leaves the origin the token was sent to (:func:`redirect_url`).  URLs in
+  messages and reprs are redacted.
+
+The sync :class:`Client` runs the async one on a private event-loop thread, so it works
+the same in a script and in a Jupyter cell where an asyncio loop is already running; and
+it can run many requests concurrently (:meth:`Client.run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from hs_notebook.errors import (
+    TOKEN_REJECTION_REASONS,
+    FetchError,
+    HeapStreamError,
+    InvalidArgument,
+    NotFound,
+    PlaylistError,
+    TokenRejected,
+    VTTError,
+)
+from hs_notebook.urls import redact_token
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_REDIRECTS",
+    "AsyncClient",
+    "Client",
+    "Fetched",
+    "SyncStream",
+    "child_url",
+    "default_client",
+    "origin_of",
+    "redact",
+    "redirect_url",
+    "same_origin",
+    "token_of",
+    "with_token",
+    "without_token",
+]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Most redirect hops followed for one request.
+MAX_REDIRECTS = 5
+#: Upper bound (seconds) on how long a ``Retry-After`` header can make us wait.
+MAX_RETRY_AFTER = 30.0
+#: Upper bound (seconds) of one exponential-backoff sleep.
+MAX_BACKOFF = 10.0
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,  # ConnectError, ReadError, WriteError, CloseError
+    httpx.RemoteProtocolError,  # dropped mid-message, truncated body
+)
+_CROSS_ORIGIN_UNSAFE_HEADERS = ("authorization", "cookie", "proxy-authorization")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Expect = Literal["playlist", "vtt"] | None
+
+
+def _user_agent() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"hs_notebook/{version('hs_notebook')}"
+    except Exception:  # not installed as a distribution (running from a checkout)
+        return "hs_notebook"
+
+
+# ------------------------------------------------------------------ pure URL rules
+
+
+def origin_of(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of an absolute URL, with the default port made explicit."""
+    u = httpx.URL(str(url))
+    scheme = u.scheme.lower()
+    return scheme, u.host.lower(), u.port if u.port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def same_origin(a: str | httpx.URL, b: str | httpx.URL) -> bool:
+    """True when two absolute URLs share scheme, host and port (RFC 6454 origin)."""
+    oa, ob = origin_of(a), origin_of(b)
+    return bool(oa[1]) and oa == ob
+
+
+def token_of(url: str | httpx.URL) -> str | None:
+    """The value of the ``token`` query parameter, or ``None``."""
+    value = httpx.URL(str(url)).params.get("token")
+    return value or None
+
+
+def with_token(url: str | httpx.URL, token: str) -> str:
+    """``url`` with its ``token`` query parameter set to ``token``."""
+    return str(httpx.URL(str(url)).copy_set_param("token", str(token)))
+
+
+def without_token(url: str | httpx.URL) -> str:
+    """``url`` with any ``token`` query parameter removed."""
+    u = httpx.URL(str(url))
+    return str(u.copy_remove_param("token")) if "token" in u.params else str(u)
+
+
+def child_url(parent_url: str | httpx.URL, uri: str) -> str:
+    """Resolve a playlist child ``uri`` against ``parent_url`` and give it the parent's
+    token when (and only when) it is on the parent's origin and carries no token itself.
+
+    >>> child_url("https://h.example/mpl/1/p/?token=T", "seg-0.ts")
+    'https://h.example/mpl/1/p/seg-0.ts?token=T'
+    >>> child_url("https://h.example/mpl/1/p/?token=T", "https://cdn.example/seg-0.ts")
+    'https://cdn.example/seg-0.ts'
+    """
+    parent = httpx.URL(str(parent_url))
+    target = parent.join(uri)
+    token = parent.params.get("token")
+    if token and "token" not in target.params and same_origin(parent, target):
+        return with_token(target, token)
+    return str(target)
+
+
+def redirect_url(
+    current_url: str | httpx.URL,
+    location: str,
+    *,
+    token: str | None = None,
+    token_origin: str | httpx.URL | tuple[str, str, int | None] | None = None,
+) -> str:
+    """Where a redirect from ``current_url`` with header ``Location: location`` leads.
+
+    ``token`` is the token of the original request and ``token_origin`` the origin it was
+    sent to.  The target keeps (or, on that same origin, gets back) the token only on
+    ``token_origin``; on any other origin the ``token`` parameter is stripped, even when
+    the ``Location`` itself carries one.
+    """
+    target = httpx.URL(str(current_url)).join(location)
+    if token_origin is None:
+        home = origin_of(current_url)
+    elif isinstance(token_origin, tuple):
+        home = token_origin
+    else:
+        home = origin_of(token_origin)
+    if origin_of(target) != home:
+        return without_token(target)
+    if token and "token" not in target.params:
+        return with_token(target, token)
+    return str(target)
+
+
+def redact(url: str | httpx.URL | None) -> str:
+    """``url`` with the token value replaced by ``…`` (safe to show or log)."""
+    return "" if url is None else redact_token(str(url))
+
+
+def _strip_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+# ------------------------------------------------------------------ responses
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A completed response: ``url`` is the URL asked for, ``final_url`` where it was
+    answered (after redirects; children resolve against it)."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (playlists and WebVTT are UTF-8), BOM removed."""
+        return _decode(self.content, self.headers)
+
+    def __repr__(self) -> str:
+        return f"<Fetched {self.status} {redact(self.final_url)} {len(self.content)} bytes>"
+
+
+def _decode(content: bytes, headers: httpx.Headers) -> str:
+    charset = "utf-8"
+    ctype = headers.get("content-type", "")
+    for part in ctype.split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v:
+            charset = v.strip('"')
+    try:
+        text = content.decode(charset, errors="replace")
+    except LookupError:
+        text = content.decode("utf-8", errors="replace")
+    return text.removeprefix("\ufeff")
+
+
+def _check_expected(text: str, headers: httpx.Headers, url: str, expect: Expect) -> None:
+    if expect is None:
+        return
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    head = text.lstrip()[:200]
+    looks_html = ctype in ("text/html", "application/xhtml+xml") or head[:1] == "<"
+    if expect == "playlist":
+        if looks_html:
+            raise PlaylistError(
+                f"expected an HLS playlist from {redact(url)} but got an HTML page "
+                f"(content-type {ctype or 'unknown'}); is this a player page (/e/) rather "
+                "than a playlist URL (/mmpl/, /mpl/, /mplt/)?"
+            )
+        if not text.startswith("#EXTM3U"):
+            raise PlaylistError(
+                f"the body of {redact(url)} is not an HLS playlist: it does not start with "
+                f"#EXTM3U (it starts with {head[:40]!r})"
+            )
+    elif expect == "vtt":
+        if looks_html:
+            raise VTTError(
+                f"expected WebVTT from {redact(url)} but got an HTML page "
+                f"(content-type {ctype or 'unknown'})"
+            )
+        if not text.startswith("WEBVTT"):
+            raise VTTError(
+                f"the body of {redact(url)} is not WebVTT: it does not start with WEBVTT "
+                f"(it starts with {head[:40]!r})"
+            )
+    else:
+        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+
+
+def _retry_after(headers: httpx.Headers, cap: float) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        from datetime import UTC, datetime
+
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), cap)
+
+
+def _describe_exception(exc: BaseException, timeout: httpx.Timeout) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        which = {
+            httpx.ConnectTimeout: ("connect", timeout.connect),
+            httpx.ReadTimeout: ("read", timeout.read),
+            httpx.WriteTimeout: ("write", timeout.write),
+            httpx.PoolTimeout: ("pool", timeout.pool),
+        }.get(type(exc), ("", None))
+        kind, secs = which
+        limit = f" after {secs:g} s" if secs is not None else ""
+        return f"timed out{limit} ({kind + ' ' if kind else ''}timeout)"
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect ({exc or type(exc).__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return f"the connection was dropped mid-answer ({exc or type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _diagnosis(token: str | None, url: str) -> list[Any]:
+    if not token:
+        return []
+    try:
+        from hs_notebook.diagnose import diagnose
+    except ImportError:  # pragma: no cover - diagnose.py is part of the package
+        return []
+    try:
+        return list(diagnose(token, url))
+    except HeapStreamError:
+        return []
+
+
+def _describe_target(url: str) -> tuple[str, str | None]:
+    """(``"preset 'abc'"`` style label, project id) for a HeapStream URL, best effort."""
+    try:
+        from hs_notebook.urls import parse_signed_url
+
+        signed = parse_signed_url(url)
+    except (ImportError, HeapStreamError, ValueError):
+        return "", None
+    if signed is None:
+        return "", None
+    return f"{signed.kind} {signed.id!r}", str(signed.project_id)
+
+
+def status_error(
+    status: int, url: str, body: bytes, headers: httpx.Headers
+) -> FetchError | TokenRejected:
+    """The exception for an HTTP error answer (``url`` is the real URL; it is redacted)."""
+    payload: dict[str, Any] = {}
+    if body:
+        try:
+            loaded = json.loads(body.decode("utf-8", errors="replace"))
+            if isinstance(loaded, dict):
+                payload = loaded
+        except ValueError:
+            pass
+    shown = redact(url)
+    if status in (401, 403):
+        reason = payload.get("reason") if isinstance(payload.get("reason"), str) else None
+        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        if reason is None:
+            reason = "forbidden"
+            detail = detail or (
+                f"the origin refused the request (HTTP {status}) without saying why; check "
+                "the token's video id, key id and expiry"
+            )
+        elif reason in TOKEN_REJECTION_REASONS:
+            plain = TOKEN_REJECTION_REASONS[reason]
+            detail = f"{plain} (the origin says: {detail})" if detail else plain
+        return TokenRejected(
+            reason, detail, url=shown, status=status, diagnosis=_diagnosis(token_of(url), url)
+        )
+    if status == 404:
+        label, project = _describe_target(url)
+        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        msg = f"not found: {label} does not exist in project {project}" if label else "not found"
+        msg += f" (404 from {shown})"
+        if detail:
+            msg += f": {detail}"
+        return NotFound(msg, url=shown, status=status)
+    phrase = httpx.codes.get_reason_phrase(status)
+    return FetchError(f"HTTP {status} {phrase} from {shown}", url=shown, status=status)
+
+
+# ------------------------------------------------------------------ async client
+
+
+class AsyncClient:
+    """The async face: ``await client.get_text(url, expect="playlist")``.
+
+    One connection pool per object (HTTP/2 when the origin offers it).  Use it as an
+    ``async with`` block or call :meth:`aclose`.  It belongs to the event loop it is
+    first used on.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.2,
+        http2: bool = True,
+        max_connections: int = 20,
+        headers: Mapping[str, str] | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise InvalidArgument(f"retries must be an int >= 0, got {retries!r}")
+        if not isinstance(backoff, int | float) or backoff < 0:
+            raise InvalidArgument(f"backoff must be seconds >= 0, got {backoff!r}")
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise InvalidArgument(f"max_connections must be an int >= 1, got {max_connections!r}")
+        self.timeout = httpx.Timeout(timeout)
+        self.retries = retries
+        self.backoff = float(backoff)
+        self.max_retry_after = float(max_retry_after)
+        self.http2 = http2
+        self.max_connections = max_connections
+        all_headers = {"User-Agent": _user_agent()}
+        all_headers.update(headers or {})
+        self._http = httpx.AsyncClient(
+            http2=http2,
+            timeout=self.timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers=all_headers,
+            follow_redirects=False,
+        )
+
+    # lifecycle ------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncClient retries={self.retries} timeout={self.timeout.read}s "
+            f"http2={self.http2}{' closed' if self.is_closed else ''}>"
+        )
+
+    # core -----------------------------------------------------------------------------
+    def _delay(self, attempt: int) -> float:
+        base = min(self.backoff * (2**attempt), MAX_BACKOFF)
+        return base / 2 + random.uniform(0, base / 2)
+
+    async def _open(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[httpx.Response, str]:
+        """Send one request following redirects by hand; returns (response, final url)."""
+        token = token_of(url)
+        home = origin_of(url)
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            request = self._http.build_request(method, _strip_fragment(current), headers=headers)
+            if origin_of(current) != home:
+                for name in _CROSS_ORIGIN_UNSAFE_HEADERS:
+                    request.headers.pop(name, None)
+            response = await self._http.send(request, stream=True)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or not location:
+                return response, current
+            await response.aclose()
+            if response.status_code == 303 and method != "HEAD":
+                method = "GET"
+            current = redirect_url(current, location, token=token, token_origin=home)
+        raise FetchError(
+            f"too many redirects (more than {MAX_REDIRECTS}) starting from {redact(url)}; "
+            f"last hop to {redact(current)}",
+            url=redact(url),
+        )
+
+    async def _refusal_body(self, url: str, headers: Mapping[str, str] | None) -> bytes:
+        """A HEAD refusal has no body: ask with GET for the origin's reason (the body is
+        read only if the GET is refused too)."""
+        try:
+            probe, _ = await self._open("GET", url, headers)
+        except httpx.HTTPError:
+            return b""
+        try:
+            if probe.status_code in (401, 403):
+                return await probe.aread()
+            return b""
+        except httpx.HTTPError:
+            return b""
+        finally:
+            await probe.aclose()
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        allow_status: Collection[int] = (),
+    ) -> tuple[httpx.Response, str]:
+        """The request with retries; the body is read unless ``stream``.
+
+        Raises the project's errors for error statuses not in ``allow_status``.
+        """
+        url = str(url)
+        if not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            final = url
+            try:
+                response, final = await self._open(method, url, headers)
+                status = response.status_code
+                retryable = status in _RETRY_STATUSES and status not in allow_status
+                if retryable and attempt < self.retries:
+                    wait = _retry_after(response.headers, self.max_retry_after)
+                    await response.aclose()
+                    await asyncio.sleep(wait if wait is not None else self._delay(attempt))
+                    attempt += 1
+                    continue
+                if status >= 400 and status not in allow_status:
+                    try:
+                        body = await response.aread()
+                    except httpx.HTTPError:
+                        body = b""
+                    finally:
+                        await response.aclose()
+                    if method == "HEAD" and status in (401, 403):
+                        body = await self._refusal_body(url, headers)
+                    err = status_error(status, final, body, response.headers)
+                    if status in _RETRY_STATUSES:
+                        raise FetchError(
+                            f"{err} (gave up after {attempt + 1} attempts)",
+                            url=err.url,
+                            status=status,
+                        )
+                    raise err
+                if not stream:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+                return response, final
+            except _RETRY_EXCEPTIONS as exc:
+                if response is not None:
+                    await response.aclose()
+                if attempt < self.retries:
+                    await asyncio.sleep(self._delay(attempt))
+                    attempt += 1
+                    continue
+                raise FetchError(
+                    f"{method} {redact(final)} failed: {_describe_exception(exc, self.timeout)}"
+                    f" (gave up after {attempt + 1} attempt{'s' if attempt else ''})",
+                    url=redact(final),
+                ) from exc
+            except httpx.HTTPError as exc:  # invalid URL, unsupported protocol, ...
+                if response is not None:
+                    await response.aclose()
+                raise FetchError(
+                    f"{method} {redact(final)} failed: {type(exc).__name__}: {exc}",
+                    url=redact(final),
+                ) from exc
+
+    # public ---------------------------------------------------------------------------
+    async def fetch(
+        self,
+        url: str,
+        *,
+        expect: Expect = None,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> Fetched:
+        """GET ``url`` (retries, redirects, errors as in the module docstring)."""
+        response, final = await self._send("GET", url, headers=headers, allow_status=allow_status)
+        result = Fetched(str(url), final, response.status_code, response.headers, response.content)
+        if expect is not None:
+            _check_expected(result.text, result.headers, final, expect)
+        return result
+
+    async def get_text(
+        self, url: str, *, expect: Expect = None, headers: Mapping[str, str] | None = None
+    ) -> str:
+        """GET ``url`` and return its body as text (BOM stripped).
+
+        ``expect="playlist"`` raises :class:`PlaylistError` unless the body starts with
+        ``#EXTM3U``; ``expect="vtt"`` raises :class:`VTTError` unless it starts with WEBVTT.
+        """
+        return (await self.fetch(url, expect=expect, headers=headers)).text
+
+    async def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> bytes:
+        """GET ``url`` and return the body bytes."""
+        return (await self.fetch(url, headers=headers)).content
+
+    async def head(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> Fetched:
+        """HEAD ``url``; the result has the headers and an empty body."""
+        response, final = await self._send("HEAD", url, headers=headers, allow_status=allow_status)
+        return Fetched(str(url), final, response.status_code, response.headers, b"")
+
+    async def open_stream(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> tuple[httpx.Response, str]:
+        """Open a streamed GET (status checked, body unread); the caller must
+        ``await response.aclose()``.  Returns (response, final url)."""
+        return await self._send("GET", url, headers=headers, stream=True, allow_status=allow_status)
+
+
+# ------------------------------------------------------------------ sync client
+
+
+class _LoopThread:
+    """A private event loop on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self._run, name="hs_notebook-client-loop", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Awaitable[T]) -> T:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            raise InvalidArgument(
+                "a sync hs_notebook Client was called from its own event-loop thread; "
+                "use the async API (AsyncClient, inspect_async) there"
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            if threading.current_thread() is not self.thread:
+                self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+def _shutdown(runner: _LoopThread, inner: AsyncClient) -> None:
+    try:
+        if runner.thread.is_alive() and not inner.is_closed:
+            asyncio.run_coroutine_threadsafe(inner.aclose(), runner.loop).result(timeout=5)
+    except Exception:  # interpreter shutdown: the pool dies with the thread anyway
+        pass
+    runner.stop()
+
+
+class Client:
+    """The sync face: ``client.get_text(url, expect="playlist")``.
+
+    It runs an :class:`AsyncClient` on a private event-loop thread, so it blocks like
+    any sync call yet also works inside a Jupyter cell (where a loop is already running)
+    and can run many requests concurrently with :meth:`run`.  Same arguments as
+    :class:`AsyncClient`.  Use it as a ``with`` block or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.2,
+        http2: bool = True,
+        max_connections: int = 20,
+        headers: Mapping[str, str] | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        # validate eagerly (AsyncClient's checks), build lazily on first use
+        probe = AsyncClient(
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            http2=http2,
+            max_connections=max_connections,
+            headers=headers,
+            max_retry_after=max_retry_after,
+        )
+        self._kwargs: dict[str, Any] = dict(
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            http2=http2,
+            max_connections=max_connections,
+            headers=dict(headers or {}),
+            max_retry_after=max_retry_after,
+        )
+        self.timeout = probe.timeout
+        self.retries = retries
+        self._probe: AsyncClient | None = probe
+        self._lock = threading.Lock()
+        self._runner: _LoopThread | None = None
+        self._inner: AsyncClient | None = None
+        self._closed = False
+        self._pid = os.getpid()
+        self._finalizer: weakref.finalize | None = None
+
+    def _ensure(self) -> tuple[_LoopThread, AsyncClient]:
+        if self._closed:
+            raise InvalidArgument("this Client is closed; create a new one")
+        runner, inner = self._runner, self._inner
+        if runner is not None and inner is not None and self._pid == os.getpid():
+            return runner, inner
+        with self._lock:
+            if self._runner is None or self._inner is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._runner = _LoopThread()
+                self._inner = (
+                    self._probe if self._probe is not None else AsyncClient(**self._kwargs)
+                )
+                self._probe = None
+                self._finalizer = weakref.finalize(self, _shutdown, self._runner, self._inner)
+            return self._runner, self._inner
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The :class:`AsyncClient` this client drives (only usable on its loop: pass
+        coroutine functions to :meth:`run`)."""
+        return self._ensure()[1]
+
+    def run(self, fn: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """Run ``fn(async_client)`` on the private loop and wait for its result.
+
+        >>> heads = client.run(lambda ac: asyncio.gather(*map(ac.head, urls)))  # doctest: +SKIP
+        """
+        runner, inner = self._ensure()
+
+        async def call() -> T:
+            return await fn(inner)
+
+        return runner.submit(call())
+
+    # requests -------------------------------------------------------------------------
+    def fetch(
+        self,
+        url: str,
+        *,
+        expect: Expect = None,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> Fetched:
+        """See :meth:`AsyncClient.fetch`."""
+        return self.run(
+            lambda ac: ac.fetch(url, expect=expect, headers=headers, allow_status=allow_status)
+        )
+
+    def get_text(
+        self, url: str, *, expect: Expect = None, headers: Mapping[str, str] | None = None
+    ) -> str:
+        """See :meth:`AsyncClient.get_text`."""
+        return self.run(lambda ac: ac.get_text(url, expect=expect, headers=headers))
+
+    def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> bytes:
+        """See :meth:`AsyncClient.get_bytes`."""
+        return self.run(lambda ac: ac.get_bytes(url, headers=headers))
+
+    def head(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> Fetched:
+        """See :meth:`AsyncClient.head`."""
+        return self.run(lambda ac: ac.head(url, headers=headers, allow_status=allow_status))
+
+    @contextmanager
+    def stream(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        allow_status: Collection[int] = (),
+    ) -> Iterator[SyncStream]:
+        """A streamed GET: ``with client.stream(url) as s: for chunk in s.iter_bytes(): ...``.
+
+        The status is checked (and retried) before the body starts; errors while reading
+        the body are raised as :class:`FetchError` from ``iter_bytes``.
+        """
+        runner, inner = self._ensure()
+        response, final = runner.submit(
+            inner.open_stream(url, headers=headers, allow_status=allow_status)
+        )
+        s = SyncStream(response, final, runner, inner.timeout)
+        try:
+            yield s
+        finally:
+            s.close()
+
+    # lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pool and stop the private loop thread."""
+        self._closed = True
+        if self._finalizer is not None:
+            self._finalizer()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Client retries={self.retries} timeout={self.timeout.read}s"
+            f"{' closed' if self._closed else ''}>"
+        )
+
+
+class SyncStream:
+    """A streamed response read from a sync thread (see :meth:`Client.stream`)."""
+
+    def __init__(
+        self, response: httpx.Response, final_url: str, runner: _LoopThread, timeout: httpx.Timeout
+    ) -> None:
+        self._response = response
+        self._runner = runner
+        self._timeout = timeout
+        self.final_url = final_url
+        self.status_code: int = response.status_code
+        self.headers: httpx.Headers = response.headers
+        self._closed = False
+
+    def iter_bytes(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """The body, in chunks of about ``chunk_size`` bytes.
+
+        A dropped connection or a body shorter than Content-Length raises
+        :class:`FetchError` (with the httpx error as ``__cause__``).
+        """
+        agen = self._response.aiter_bytes(chunk_size)
+        try:
+            while True:
+                try:
+                    chunk = self._runner.submit(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+                except (httpx.TransportError, httpx.StreamError) as exc:
+                    raise FetchError(
+                        f"GET {redact(self.final_url)} failed while reading the body: "
+                        f"{_describe_exception(exc, self._timeout)}",
+                        url=redact(self.final_url),
+                    ) from exc
+                yield chunk
+        finally:
+            with suppress(Exception):
+                self._runner.submit(agen.aclose())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with suppress(Exception):
+                self._runner.submit(self._response.aclose())
+
+    def __repr__(self) -> str:
+        return f"<SyncStream {self.status_code} {redact(self.final_url)}>"
+
+
+# ------------------------------------------------------------------ shared default
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The process-wide sync :class:`Client` used when no ``client=`` is given
+    (connections are reused across calls; recreated after a fork or a close)."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.is_closed or _default._pid != os.getpid():
+            _default = Client()
+        return _default

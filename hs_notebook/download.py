@@ -1,0 +1,235 @@
+"""Download a static MP4 (``/stcr4/``) or an original upload (``/dlo/``) to disk.
+
+>>> path = download(hs.mp4_url(preset_id, token), "clips/")          # doctest: +SKIP
+
+The body is streamed (constant memory) into ``<dest>.part`` and renamed to ``dest`` only
+when it is complete and its size matches ``Content-Length`` / ``Content-Range``.  An
+interrupted download is resumed from the ``.part`` file with ``Range: bytes=<size>-``
+(checked against the ``206`` answer's ``Content-Range``; otherwise it starts over).  An
+existing ``dest`` is never replaced unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from tqdm.auto import tqdm
+
+from hs_notebook.client import Client, SyncStream, default_client, redact
+from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
+from hs_notebook.urls import parse_signed_url
+
+__all__ = ["download", "filename_for"]
+
+_EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/mp2t": ".ts",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "text/vtt": ".vtt",
+    "application/vnd.apple.mpegurl": ".m3u8",
+    "application/x-mpegurl": ".m3u8",
+}
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
+_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.I)
+
+
+def _safe_name(name: str) -> str | None:
+    name = name.strip().strip('"').replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or name in (".", "..") or name.startswith(".") or "\x00" in name:
+        return None
+    return name
+
+
+def _disposition_name(value: str | None) -> str | None:
+    """The file name of a ``Content-Disposition`` header (RFC 6266; ``filename*`` wins)."""
+    if not value:
+        return None
+    star = re.search(r"filename\*\s*=\s*([^;]+)", value, re.I)
+    if star:
+        raw = star.group(1).strip()
+        _, _, encoded = raw.partition("''")
+        charset = raw.split("'", 1)[0] or "utf-8"
+        try:
+            name = unquote(encoded or raw, encoding=charset, errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            name = None
+        if name and (safe := _safe_name(name)):
+            return safe
+    plain = re.search(r'filename\s*=\s*("(?:[^"\\]|\\.)*"|[^;]+)', value, re.I)
+    if plain:
+        return _safe_name(plain.group(1).replace('\\"', '"'))
+    return None
+
+
+def filename_for(url: str, headers: httpx.Headers | dict[str, str] | None = None) -> str:
+    """The file name a download of ``url`` gets in a directory: the ``Content-Disposition``
+    name when the origin sends one, else ``<kind>-<id><ext>`` (``mp4-<preset>.mp4``,
+    ``original-<video>.mp4``), else the last path segment."""
+    headers = httpx.Headers(headers or {})
+    name = _disposition_name(headers.get("content-disposition"))
+    if name:
+        return name
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    ext = _EXTENSIONS.get(ctype, "")
+    signed = parse_signed_url(url)
+    if signed is not None:
+        if not ext and signed.kind in ("mp4", "original"):
+            ext = ".mp4"
+        return f"{signed.kind}-{signed.id}{ext}"
+    last = _safe_name(unquote(httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1]))
+    return last or f"download{ext}"
+
+
+def _total_of(stream: SyncStream, offset: int) -> int | None:
+    crange = stream.headers.get("content-range")
+    if stream.status_code == 206 and crange:
+        m = _CONTENT_RANGE.match(crange)
+        if m and m.group(3) != "*":
+            return int(m.group(3))
+    length = stream.headers.get("content-length")
+    if length and length.isdigit():
+        return int(length) + (offset if stream.status_code == 206 else 0)
+    return None
+
+
+def _refuse_existing(dest: Path, url: str) -> None:
+    raise DownloadError(
+        f"{dest} already exists; pass overwrite=True to replace it (nothing was downloaded)",
+        url=redact(url),
+    )
+
+
+def download(
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    client: Client | None = None,
+    chunk_size: int = 1 << 16,
+) -> Path:
+    """Download ``url`` (a signed ``/stcr4/`` MP4 or ``/dlo/`` original) to ``dest``.
+
+    Args:
+        url: the signed URL.
+        dest: a file path, or an existing directory (the name then comes from
+            ``Content-Disposition``, else from the URL kind and id; see :func:`filename_for`).
+        overwrite: replace an existing file (otherwise :class:`DownloadError`).
+        progress: show a tqdm progress bar (a widget in notebooks).
+        client: the :class:`~hs_notebook.client.Client` to use (default: the shared one).
+        chunk_size: bytes per read.
+
+    Returns the final path.  Raises :class:`~hs_notebook.errors.TokenRejected` when the
+    origin refuses (``reason="originals_not_kept"`` when the project does not keep
+    originals), :class:`~hs_notebook.errors.NotFound`, or :class:`DownloadError` when the
+    download cannot be completed (the ``.part`` file is kept so a new call resumes).
+    """
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidArgument(f"url must be an absolute http(s) URL, got {redact(str(url))!r}")
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidArgument(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+    if client is not None and not isinstance(client, Client):
+        raise InvalidArgument(f"client must be a hs_notebook Client, got {type(client).__name__}")
+    used = client or default_client()
+    target = Path(os.fspath(dest)).expanduser()
+    into_dir = target.is_dir()
+    if not into_dir:
+        if target.exists() and not overwrite:
+            _refuse_existing(target, url)
+        if not target.parent.is_dir():
+            raise InvalidArgument(f"the directory {target.parent} does not exist")
+
+    bar: Any = None
+    attempts = 0
+    try:
+        while True:
+            part = target.with_name(target.name + ".part") if not into_dir else None
+            offset = part.stat().st_size if part is not None and part.exists() else 0
+            headers = {"Range": f"bytes={offset}-"} if offset else None
+            with used.stream(url, headers=headers, allow_status=(416,)) as stream:
+                if into_dir:
+                    # the name comes from this answer; then restart with the right Range
+                    name = filename_for(url, stream.headers)
+                    target = target / name
+                    into_dir = False
+                    if target.exists() and not overwrite:
+                        _refuse_existing(target, url)
+                    if target.with_name(target.name + ".part").exists():
+                        continue  # resume with a ranged request
+                    part = target.with_name(target.name + ".part")
+                assert part is not None
+                if stream.status_code == 416:
+                    m = _UNSATISFIED_RANGE.match(stream.headers.get("content-range", ""))
+                    if m and int(m.group(1)) == offset:
+                        total = offset  # the .part already holds everything
+                    else:
+                        part.unlink(missing_ok=True)  # larger than the file: start over
+                        continue
+                else:
+                    mode = "wb"
+                    if offset:
+                        m = _CONTENT_RANGE.match(stream.headers.get("content-range", ""))
+                        if stream.status_code == 206 and m and int(m.group(1)) == offset:
+                            mode = "ab"
+                        elif stream.status_code == 206:
+                            part.unlink(missing_ok=True)  # a range we did not ask for
+                            continue
+                        else:
+                            offset = 0  # 200: the origin ignored Range; take it whole
+                    total = _total_of(stream, offset)
+                    if bar is None:
+                        bar = tqdm(
+                            total=total,
+                            initial=offset,
+                            unit="B",
+                            unit_scale=True,
+                            unit_divisor=1024,
+                            desc=target.name,
+                            disable=not progress,
+                        )
+                    else:
+                        bar.reset(total=total)
+                        bar.update(offset)
+                    try:
+                        with open(part, mode) as fh:
+                            for chunk in stream.iter_bytes(chunk_size):
+                                fh.write(chunk)
+                                bar.update(len(chunk))
+                    except FetchError as exc:
+                        attempts += 1
+                        if attempts > used.retries:
+                            raise DownloadError(
+                                f"the download of {redact(url)} kept being cut off "
+                                f"({attempts} attempts; last: {exc}); the partial file is kept "
+                                f"at {part}: call download() again to resume",
+                                url=redact(url),
+                            ) from exc
+                        time.sleep(min(0.2 * 2 ** (attempts - 1), 5.0))
+                        continue
+            size = part.stat().st_size
+            if total is not None and size != total:
+                attempts += 1
+                if size > total:
+                    part.unlink()
+                if attempts > used.retries:
+                    raise DownloadError(
+                        f"the download of {redact(url)} has {size} bytes but the origin "
+                        f"announced {total}; the partial file is kept at {part}",
+                        url=redact(url),
+                    )
+                continue
+            if target.exists() and not overwrite:
+                _refuse_existing(target, url)
+            os.replace(part, target)
+            return target
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,873 @@
+"""Inspect a video's rendition ladder: fetch the signed master playlist and every preset
+playlist (concurrently: two round trips for the whole ladder) and lay them out as tables.
+
+>>> ladder = inspect("video-id", key, project_id=12)                 # doctest: +SKIP
+>>> ladder.renditions                                                  # doctest: +SKIP
+>>> ladder.segments(ladder.renditions.preset_id[0])                    # doctest: +SKIP
+
+The parsing is :mod:`hs_notebook.hls` / :mod:`hs_notebook.vtt`; the fetching is
+:mod:`hs_notebook.client`.  URIs in a :class:`Ladder`'s tables are the *effective* URLs:
+resolved against the playlist they came from and, on the playlist's own origin, carrying
+its token (so they can be fetched as they are).  Displays redact the tokens; the tables
+keep the real URLs.
+
+Columns added by this module to the tables of :mod:`hs_notebook.hls` are documented in
+:data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import math
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from hs_notebook.client import (
+    AsyncClient,
+    Client,
+    child_url,
+    default_client,
+    redact,
+    token_of,
+    without_token,
+)
+from hs_notebook.errors import (
+    FetchError,
+    HeapStreamError,
+    InvalidArgument,
+    InvalidToken,
+    PlaylistError,
+)
+from hs_notebook.hls import (
+    audio_table,
+    iframe_table,
+    renditions_table,
+    segments_table,
+    text_tracks_table,
+)
+from hs_notebook.tokens import SigningKey, Token, inspect_token
+from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
+from hs_notebook.vtt import cues_table, storyboard_table
+
+__all__ = [
+    "COLUMNS",
+    "Ladder",
+    "inspect",
+    "inspect_async",
+    "inspect_url",
+    "inspect_url_async",
+    "ladder_from_text",
+    "propagate_tokens",
+]
+
+T = TypeVar("T")
+
+#: Columns this module adds to (or builds beside) the tables of :mod:`hs_notebook.hls`.
+COLUMNS: dict[str, dict[str, str]] = {
+    "renditions": {
+        "segment_count": "number of media segments in the preset playlist (Int64, <NA> when "
+        "its playlist is unknown)",
+        "duration": "sum of the EXTINF durations of the preset playlist, float seconds",
+        "target_duration": "EXT-X-TARGETDURATION of the preset playlist, int seconds",
+        "max_segment_duration": "longest EXTINF, float seconds",
+        "mean_segment_duration": "mean EXTINF, float seconds",
+        "playlist_type": "EXT-X-PLAYLIST-TYPE (VOD / EVENT), or <NA>",
+        "endlist": "the preset playlist has EXT-X-ENDLIST (boolean)",
+        "media_sequence": "EXT-X-MEDIA-SEQUENCE of the preset playlist (0 when absent)",
+        "version": "EXT-X-VERSION of the preset playlist, or <NA>",
+        "independent_segments": "the preset playlist has EXT-X-INDEPENDENT-SEGMENTS (boolean)",
+    },
+    "segments": {
+        "size": "bytes of the segment, only present once measured "
+        "(:meth:`Ladder.measure_segment_sizes`)",
+    },
+    "segment_sizes": {
+        "preset_id": "the preset (or variant URI when it has no preset id)",
+        "index": "0-based position of the segment in its playlist",
+        "uri": "the segment URL that was measured (token kept; redact before showing)",
+        "duration": "EXTINF duration, float seconds",
+        "size": "bytes: Content-Length of a HEAD, else the total of a Content-Range "
+        "answering Range: bytes=0-0, or the EXT-X-BYTERANGE length",
+        "bitrate": "size * 8 / duration, int bits/s (<NA> when the duration is 0)",
+    },
+}
+
+_NO_ORIGIN = (
+    "this ladder was built from text; no origin to fetch from (use inspect() or "
+    "inspect_url() for a ladder that can fetch storyboards, cues, sprites and sizes)"
+)
+
+_CODEC_NAMES = {
+    "avc1": "H.264",
+    "avc3": "H.264",
+    "hvc1": "HEVC",
+    "hev1": "HEVC",
+    "dvh1": "Dolby Vision",
+    "dvhe": "Dolby Vision",
+    "av01": "AV1",
+    "vp09": "VP9",
+}
+
+
+# ------------------------------------------------------------------ token propagation
+
+
+@functools.lru_cache(maxsize=256)
+def _parent_facts(parent_url: str) -> tuple[str, str]:
+    """(``scheme://host[:port]/`` as httpx reads it, ``token=<quoted>`` or "")."""
+    parent = httpx.URL(parent_url)
+    token = parent.params.get("token")
+    prefix = f"{parent.scheme}://{parent.netloc.decode('ascii')}/"
+    return prefix, ("token=" + quote(token, safe="")) if token else ""
+
+
+def propagate_tokens(parent_url: str | None, uris: Iterable[Any]) -> list[Any]:
+    """:func:`hs_notebook.client.child_url` over many absolute URIs at once (same rules:
+    the parent's token is added only to URIs on the parent's origin that lack a token).
+
+    Non-strings (``<NA>``) pass through; with no absolute parent or no parent token the
+    URIs are returned unchanged.
+    """
+    items = list(uris)
+    if not parent_url or not parent_url.startswith(("http://", "https://")):
+        return items
+    prefix, param = _parent_facts(parent_url)
+    if not param:
+        return items
+    out: list[Any] = []
+    for uri in items:
+        if not isinstance(uri, str):
+            out.append(uri)
+        elif uri.startswith(prefix):
+            # fast path: written on exactly the parent's scheme://host:port/ (the authority
+            # ends at that "/", so no parser can read another host out of it)
+            base, hash_, fragment = uri.partition("#")
+            query = base.partition("?")[2]
+            if query and any(p.partition("=")[0] == "token" for p in query.split("&")):
+                out.append(uri)  # its own token wins
+            else:
+                sep = "" if base.endswith(("?", "&")) else ("&" if "?" in base else "?")
+                out.append(f"{base}{sep}{param}{hash_}{fragment}")
+        else:
+            out.append(child_url(parent_url, uri))
+    return out
+
+
+def _with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri") -> pd.DataFrame:
+    if frame.empty or column not in frame.columns:
+        return frame
+    frame[column] = pd.array(propagate_tokens(parent_url, frame[column].tolist()), dtype="string")
+    return frame
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _as_token(text: str | None) -> Token | None:
+    if not text:
+        return None
+    try:
+        return inspect_token(text)
+    except InvalidToken:
+        return None  # the origin will say malformed_token, with a diagnosis
+
+
+async def _gather(coros: Sequence[Coroutine[Any, Any, T]], limit: int | None = None) -> list[T]:
+    """Run all, bounded by ``limit``; on the first failure cancel the rest and raise it."""
+    if not coros:
+        return []
+    sem = asyncio.Semaphore(limit) if limit else None
+
+    async def bounded(coro: Coroutine[Any, Any, T]) -> T:
+        if sem is None:
+            return await coro
+        async with sem:
+            return await coro
+
+    tasks = [asyncio.ensure_future(bounded(c)) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _media_facts(segments: pd.DataFrame) -> dict[str, Any]:
+    attrs = segments.attrs
+    durations = segments["duration"].to_numpy(dtype=np.float64)
+    return {
+        "segment_count": len(segments),
+        "duration": float(attrs.get("total_duration", math.fsum(durations))),
+        "target_duration": attrs.get("target_duration"),
+        "max_segment_duration": float(durations.max()) if len(durations) else None,
+        "mean_segment_duration": float(durations.mean()) if len(durations) else None,
+        "playlist_type": attrs.get("playlist_type"),
+        "endlist": attrs.get("endlist"),
+        "media_sequence": attrs.get("media_sequence"),
+        "version": attrs.get("version"),
+        "independent_segments": attrs.get("independent_segments"),
+    }
+
+
+_FACT_DTYPES = {
+    "segment_count": "Int64",
+    "duration": "Float64",
+    "target_duration": "Int64",
+    "max_segment_duration": "Float64",
+    "mean_segment_duration": "Float64",
+    "playlist_type": "string",
+    "endlist": "boolean",
+    "media_sequence": "Int64",
+    "version": "Int64",
+    "independent_segments": "boolean",
+}
+
+
+class _Media:
+    """One fetched (or given) media playlist: its text, the URL it resolves against, and
+    its segments table (built once)."""
+
+    __slots__ = ("base_url", "key", "segments", "text")
+
+    def __init__(self, key: str, text: str, base_url: str | None) -> None:
+        self.key = key
+        self.text = text
+        self.base_url = base_url
+        try:
+            table = segments_table(text, base_uri=base_url)
+        except PlaylistError as exc:
+            where = f" ({redact(base_url)})" if base_url else ""
+            raise PlaylistError(f"the media playlist of {key}{where}: {exc}") from exc
+        self.segments = _with_uris(table, base_url)
+
+
+# ------------------------------------------------------------------ the Ladder
+
+
+class Ladder:
+    """A video's rendition ladder: the master playlist, every preset playlist, as tables.
+
+    Build one with :func:`inspect`, :func:`inspect_url` (or their async variants), or
+    :func:`ladder_from_text` (no HTTP).  Attributes:
+
+    - ``master_url``: the signed master URL (real token; use ``redact`` to show it).
+    - ``renditions``: :func:`hs_notebook.hls.renditions_table` plus per-preset facts
+      (``COLUMNS["renditions"]`` of this module).
+    - ``text_tracks``, ``audio``, ``iframes``: the other master tables.
+    - ``master_text``, ``media_texts`` (``{preset_id or variant URI: text}``).
+    - ``token``: the :class:`~hs_notebook.tokens.Token` (``None`` for public videos).
+    """
+
+    def __init__(
+        self,
+        *,
+        master_url: str | None,
+        master_text: str,
+        media: Mapping[str, _Media],
+        base_url: str | None,
+        token: Token | None,
+        client: Client | None = None,
+        aclient: AsyncClient | None = None,
+        fetchable: bool = True,
+        variants: pd.DataFrame | None = None,
+    ) -> None:
+        self.master_url = master_url
+        self.master_text = master_text
+        self.token = token
+        self._base = base_url  # where the master was answered (children resolve here)
+        self._client = client
+        self._aclient = aclient
+        self._fetchable = fetchable
+        self._media: dict[str, _Media] = dict(media)
+        self._sizes: dict[str, pd.Series] = {}
+        self._sprites: dict[str, bytes] = {}
+        self._storyboard_urls: dict[str, str] = {}
+        self.text_tracks = _with_uris(text_tracks_table(master_text, base_uri=base_url), base_url)
+        self.audio = _with_uris(audio_table(master_text, base_uri=base_url), base_url)
+        self.iframes = _with_uris(iframe_table(master_text, base_uri=base_url), base_url)
+        if variants is None:
+            variants = _with_uris(renditions_table(master_text, base_uri=base_url), base_url)
+        self.renditions = self._renditions(variants)
+
+    # construction --------------------------------------------------------------------
+    def _renditions(self, table: pd.DataFrame) -> pd.DataFrame:
+        facts: dict[str, list[Any]] = {name: [] for name in _FACT_DTYPES}
+        for key in self._row_keys(table):
+            media = self._media.get(key) if key is not None else None
+            row = _media_facts(media.segments) if media is not None else {}
+            for name in _FACT_DTYPES:
+                facts[name].append(row.get(name))
+        extra = pd.DataFrame(
+            {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()},
+            index=table.index,
+        )
+        return pd.concat([table, extra], axis=1)
+
+    @staticmethod
+    def _row_keys(table: pd.DataFrame) -> list[str | None]:
+        keys: list[str | None] = []
+        for pid, uri in zip(table["preset_id"].tolist(), table["uri"].tolist(), strict=True):
+            if not _missing(pid):
+                keys.append(str(pid))
+            elif not _missing(uri):
+                keys.append(str(uri))
+            else:
+                keys.append(None)
+        return keys
+
+    # plain data ----------------------------------------------------------------------
+    @property
+    def media_texts(self) -> dict[str, str]:
+        """``{preset_id (or variant URI): media playlist text}``."""
+        return {k: m.text for k, m in self._media.items()}
+
+    @property
+    def preset_ids(self) -> list[str]:
+        """The keys of :attr:`media_texts`, in ladder order."""
+        return list(self._media)
+
+    def _key(self, preset_id: str) -> str:
+        if not isinstance(preset_id, str):
+            preset_id = str(preset_id)
+        if preset_id in self._media:
+            return preset_id
+        rows = self.renditions[self.renditions["uri"] == preset_id]
+        for key in self._row_keys(rows):
+            if key in self._media:
+                return key
+        known = ", ".join(self._media) or "none"
+        raise InvalidArgument(
+            f"no preset {preset_id!r} in this ladder (known: {known}); pass a value of "
+            "ladder.renditions.preset_id"
+        )
+
+    def segments(self, preset_id: str) -> pd.DataFrame:
+        """The segments of one preset (:func:`hs_notebook.hls.segments_table` columns, URIs
+        effective), from the text already fetched; with a ``size`` column once
+        :meth:`measure_segment_sizes` measured it."""
+        key = self._key(preset_id)
+        frame = self._media[key].segments.copy()
+        frame.attrs = dict(self._media[key].segments.attrs)
+        sizes = self._sizes.get(key)
+        if sizes is not None:
+            frame["size"] = pd.array(sizes.reindex(frame["index"]).to_numpy(), dtype="Int64")
+        return frame
+
+    # fetching helpers ----------------------------------------------------------------
+    def _check_fetchable(self) -> None:
+        if not self._fetchable:
+            raise HeapStreamError(_NO_ORIGIN)
+
+    def _sync(self) -> Client:
+        self._check_fetchable()
+        if self._client is not None and not self._client.is_closed:
+            return self._client
+        return default_client()
+
+    async def _with_async(
+        self, client: AsyncClient | None, fn: Callable[[AsyncClient], Awaitable[T]]
+    ) -> T:
+        self._check_fetchable()
+        if client is not None:
+            return await fn(client)
+        if self._aclient is not None and not self._aclient.is_closed:
+            return await fn(self._aclient)
+        async with AsyncClient() as temporary:
+            return await fn(temporary)
+
+    def _heapstream(self) -> HeapStream:
+        signed = parse_signed_url(self.master_url or "")
+        if signed is None:
+            raise HeapStreamError(
+                f"cannot tell the project and origin from the master URL "
+                f"{redact(self.master_url)!r}; pass full URLs instead of ids"
+            )
+        return HeapStream(int(signed.project_id), signed.base_url or DEFAULT_BASE_URL)
+
+    def _token_text(self) -> str:
+        if self.token is not None:
+            return str(self.token)
+        return token_of(self._base or self.master_url or "") or ""
+
+    def _resource_url(self, kind: str, ident: Any) -> str:
+        hs = self._heapstream()
+        token = self._token_text()
+        if token:
+            return hs.url(kind, ident, token)
+        return without_token(hs.url(kind, ident, "x"))
+
+    # storyboards ---------------------------------------------------------------------
+    async def storyboard_async(
+        self, storyboard_id: int | str, *, client: AsyncClient | None = None
+    ) -> pd.DataFrame:
+        """Async :meth:`storyboard`."""
+        return await self._with_async(client, lambda ac: self._storyboard(ac, storyboard_id))
+
+    async def _storyboard(self, ac: AsyncClient, storyboard_id: int | str) -> pd.DataFrame:
+        url = self._resource_url("storyboard", storyboard_id)
+        got = await ac.fetch(url, expect="vtt")
+        table = storyboard_table(got.text, base_uri=got.final_url)
+        uris = propagate_tokens(got.final_url, table["image_uri"].tolist())
+        table["image_uri"] = pd.array(uris, dtype="string")
+        table["sprite"] = pd.Categorical(uris)
+        self._storyboard_urls[str(storyboard_id)] = got.final_url
+        return table
+
+    def storyboard(self, storyboard_id: int | str) -> pd.DataFrame:
+        """Fetch a storyboard WebVTT and return its tiles
+        (:func:`hs_notebook.vtt.storyboard_table`; ``image_uri`` effective)."""
+        return self._sync().run(lambda ac: self._storyboard(ac, storyboard_id))
+
+    def _sprite_url(self, image_uri: str) -> str:
+        if not isinstance(image_uri, str) or not image_uri:
+            raise InvalidArgument(f"image_uri must be a URL string, got {image_uri!r}")
+        if image_uri.startswith(("http://", "https://")):
+            return image_uri.split("#", 1)[0]
+        parent = next(reversed(self._storyboard_urls.values()), None)
+        if parent is None:
+            raise InvalidArgument(
+                f"{image_uri!r} is relative; fetch the storyboard first (ladder.storyboard(id)) "
+                "or pass the absolute image_uri from its table"
+            )
+        return child_url(parent, image_uri).split("#", 1)[0]
+
+    async def sprite_bytes_async(
+        self, image_uri: str, *, client: AsyncClient | None = None
+    ) -> bytes:
+        """Async :meth:`sprite_bytes`."""
+        self._check_fetchable()
+        url = self._sprite_url(image_uri)
+        if url not in self._sprites:
+            self._sprites[url] = await self._with_async(client, lambda ac: ac.get_bytes(url))
+        return self._sprites[url]
+
+    def sprite_bytes(self, image_uri: str) -> bytes:
+        """The bytes of a storyboard sprite image (an ``image_uri`` of :meth:`storyboard`;
+        a ``#xywh=`` fragment is ignored).  Cached per sprite."""
+        client = self._sync()
+        url = self._sprite_url(image_uri)
+        if url not in self._sprites:
+            self._sprites[url] = client.get_bytes(url)
+        return self._sprites[url]
+
+    # cues -----------------------------------------------------------------------------
+    def _text_track_url(self, text_track_id: str) -> str:
+        tracks = self.text_tracks
+        if not tracks.empty:
+            match = tracks[tracks["text_track_id"] == str(text_track_id)]
+            if len(match) and not _missing(match["uri"].iloc[0]):
+                return str(match["uri"].iloc[0])
+        return self._resource_url("text_track", text_track_id)
+
+    async def _cues(self, ac: AsyncClient, text_track_id: str) -> pd.DataFrame:
+        url = self._text_track_url(text_track_id)
+        playlist = await ac.fetch(url, expect="playlist")
+        try:
+            segs = segments_table(playlist.text, base_uri=playlist.final_url)
+        except PlaylistError as exc:
+            raise PlaylistError(
+                f"the text track playlist {redact(playlist.final_url)}: {exc}"
+            ) from exc
+        uris = [u for u in propagate_tokens(playlist.final_url, segs["uri"].tolist()) if u]
+        texts = await _gather([ac.get_text(u, expect="vtt") for u in uris])
+        frames = []
+        for i, text in enumerate(texts):
+            frame = cues_table(text)
+            frame.insert(0, "segment", np.full(len(frame), i, dtype=np.int64))
+            frames.append(frame)
+        if not frames:
+            return cues_table("WEBVTT\n").assign(segment=pd.Series(dtype="int64"))
+        return pd.concat(frames, ignore_index=True)
+
+    async def cues_async(
+        self, text_track_id: str, *, client: AsyncClient | None = None
+    ) -> pd.DataFrame:
+        """Async :meth:`cues`."""
+        return await self._with_async(client, lambda ac: self._cues(ac, text_track_id))
+
+    def cues(self, text_track_id: str) -> pd.DataFrame:
+        """Fetch a text track (its ``/mplt/`` playlist, then its WebVTT segment(s)) and
+        return the cues (:func:`hs_notebook.vtt.cues_table` columns plus ``segment``, the
+        0-based WebVTT segment each cue came from)."""
+        return self._sync().run(lambda ac: self._cues(ac, text_track_id))
+
+    # segment sizes -------------------------------------------------------------------
+    async def _size_of(self, ac: AsyncClient, uri: str) -> int:
+        head = await ac.head(uri, allow_status=(401, 403, 405, 501))
+        length = head.headers.get("content-length")
+        if head.status < 300 and length is not None and length.isdigit():
+            return int(length)
+        # HEAD refused or without a length: a one-byte ranged GET (a refusal raises here,
+        # with the origin's reason in the JSON body)
+        response, final = await ac.open_stream(uri, headers={"Range": "bytes=0-0"})
+        try:
+            crange = response.headers.get("content-range", "")
+            total = crange.rpartition("/")[2].strip()
+            if response.status_code == 206 and total.isdigit():
+                return int(total)
+            length = response.headers.get("content-length")
+            if response.status_code == 200 and length is not None and length.isdigit():
+                return int(length)
+        finally:
+            await response.aclose()
+        raise FetchError(
+            f"could not measure {redact(final)}: HEAD gave no Content-Length and a ranged GET "
+            f"no Content-Range total (status {response.status_code})",
+            url=redact(final),
+            status=response.status_code,
+        )
+
+    async def _measure(
+        self, ac: AsyncClient, preset_ids: Sequence[str] | None, concurrency: int
+    ) -> pd.DataFrame:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
+        keys = list(self._media) if preset_ids is None else [self._key(p) for p in preset_ids]
+        jobs: list[tuple[str, int, str, float, Any]] = []
+        for key in keys:
+            seg = self._media[key].segments
+            for idx, uri, dur, blen in zip(
+                seg["index"].tolist(),
+                seg["uri"].tolist(),
+                seg["duration"].tolist(),
+                seg["byterange_length"].tolist(),
+                strict=True,
+            ):
+                jobs.append((key, idx, uri, dur, blen))
+        for _, _, uri, _, _ in jobs:
+            if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
+                raise HeapStreamError(
+                    f"segment URI {uri!r} is not absolute; cannot measure it (the playlist was "
+                    "given without a base URL)"
+                )
+
+        async def one(uri: str, blen: Any) -> int:
+            if not _missing(blen):
+                return int(blen)
+            return await self._size_of(ac, uri)
+
+        sizes = await _gather([one(j[2], j[4]) for j in jobs], limit=concurrency)
+        frame = pd.DataFrame(
+            {
+                "preset_id": pd.array([j[0] for j in jobs], dtype="string"),
+                "index": np.asarray([j[1] for j in jobs], dtype=np.int64),
+                "uri": pd.array([j[2] for j in jobs], dtype="string"),
+                "duration": np.asarray([j[3] for j in jobs], dtype=np.float64),
+                "size": np.asarray(sizes, dtype=np.int64),
+            }
+        )
+        bitrate = [
+            round(s * 8 / d) if d > 0 else None
+            for s, d in zip(sizes, frame["duration"].tolist(), strict=True)
+        ]
+        frame["bitrate"] = pd.array(bitrate, dtype="Int64")
+        for key, part in frame.groupby("preset_id", sort=False):
+            self._sizes[str(key)] = pd.Series(part["size"].to_numpy(), index=part["index"])
+        return frame
+
+    async def measure_segment_sizes_async(
+        self,
+        preset_ids: Sequence[str] | None = None,
+        concurrency: int = 16,
+        *,
+        client: AsyncClient | None = None,
+    ) -> pd.DataFrame:
+        """Async :meth:`measure_segment_sizes`."""
+        return await self._with_async(client, lambda ac: self._measure(ac, preset_ids, concurrency))
+
+    def measure_segment_sizes(
+        self, preset_ids: Sequence[str] | None = None, concurrency: int = 16
+    ) -> pd.DataFrame:
+        """Measure every segment's size in bytes (HEAD ``Content-Length``, else a ranged
+        ``GET`` with ``Range: bytes=0-0`` reading the ``Content-Range`` total), at most
+        ``concurrency`` requests at a time.  Columns: ``COLUMNS["segment_sizes"]``.
+        Afterwards :meth:`segments` has a ``size`` column for the measured presets."""
+        return self._sync().run(lambda ac: self._measure(ac, preset_ids, concurrency))
+
+    # display -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """One line: ``"4 renditions 360p–1080p, 2 text tracks, 24.0 s, H.264"``."""
+        r = self.renditions
+        n = len(r)
+        parts = [f"{n} rendition{'s' if n != 1 else ''}"]
+        heights = [int(h) for h in r["height"].tolist() if not _missing(h)] if n else []
+        if heights:
+            lo, hi = min(heights), max(heights)
+            parts[0] += f" {lo}p" if lo == hi else f" {lo}p–{hi}p"
+        t = len(self.text_tracks)
+        parts.append(f"{t} text track{'s' if t != 1 else ''}")
+        durations = [float(d) for d in r["duration"].tolist() if not _missing(d)] if n else []
+        if durations:
+            parts.append(f"{max(durations):.1f} s")
+        codecs: list[str] = []
+        for value in r["video_codec"].tolist() if n else []:
+            if _missing(value):
+                continue
+            for entry in str(value).split(","):
+                name = _CODEC_NAMES.get(entry.strip().split(".")[0].lower(), entry.strip())
+                if name and name not in codecs:
+                    codecs.append(name)
+        if codecs:
+            parts.append(", ".join(codecs))
+        return ", ".join(parts)
+
+    def _redacted(self, frame: pd.DataFrame) -> pd.DataFrame:
+        shown = frame.copy()
+        for col in ("uri", "image_uri", "key_uri", "init_uri"):
+            if col in shown.columns:
+                shown[col] = pd.array(
+                    [redact(u) if isinstance(u, str) else u for u in shown[col].tolist()],
+                    dtype="string",
+                )
+        return shown
+
+    def __repr__(self) -> str:
+        where = f" from {redact(self.master_url)}" if self.master_url else " (from text)"
+        return f"<Ladder {self.summary()}{where}>"
+
+    def _repr_html_(self) -> str:
+        where = (
+            f"<div><code>{html.escape(redact(self.master_url))}</code></div>"
+            if self.master_url
+            else "<div><i>built from text</i></div>"
+        )
+        shown = [
+            c
+            for c in (
+                "preset_id",
+                "width",
+                "height",
+                "bandwidth",
+                "average_bandwidth",
+                "frame_rate",
+                "codecs",
+                "segment_count",
+                "duration",
+                "target_duration",
+                "max_segment_duration",
+                "playlist_type",
+                "uri",
+            )
+            if c in self.renditions.columns
+        ]
+        table = self._redacted(self.renditions)[shown].to_html(index=False, na_rep="—")
+        tracks = ""
+        if not self.text_tracks.empty:
+            cols = [
+                c
+                for c in ("text_track_id", "language", "name", "default", "uri")
+                if c in self.text_tracks.columns
+            ]
+            tracks = "<div><i>text tracks</i></div>" + self._redacted(self.text_tracks)[
+                cols
+            ].to_html(index=False, na_rep="—")
+        return (
+            f"<div class='hs-ladder'><b>{html.escape(self.summary())}</b>{where}"
+            f"{table}{tracks}</div>"
+        )
+
+
+# ------------------------------------------------------------------ building ladders
+
+
+def _variant_urls(master_text: str, base_url: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The renditions table (URIs effective) and ``{key: effective URL}`` of the distinct
+    variant playlists, in ladder order."""
+    table = _with_uris(renditions_table(master_text, base_uri=base_url), base_url)
+    out: dict[str, str] = {}
+    for key, uri in zip(Ladder._row_keys(table), table["uri"].tolist(), strict=True):
+        if key is not None and key not in out and isinstance(uri, str):
+            out[key] = uri
+    return table, out
+
+
+async def _inspect_with(ac: AsyncClient, master_url: str) -> dict[str, Any]:
+    """Fetch the master, then every variant concurrently: the keyword arguments of a
+    fetchable :class:`Ladder` (but the client)."""
+    master = await ac.fetch(master_url, expect="playlist")
+    table, variants = _variant_urls(master.text, master.final_url)
+    for key, url in variants.items():
+        if not url.startswith(("http://", "https://")):
+            raise PlaylistError(f"variant {key!r} has a URI that cannot be fetched: {url!r}")
+    fetched = await _gather([ac.fetch(u, expect="playlist") for u in variants.values()])
+    media = {
+        key: _Media(key, got.text, got.final_url)
+        for key, got in zip(variants, fetched, strict=True)
+    }
+    return {
+        "master_url": master_url,
+        "master_text": master.text,
+        "media": media,
+        "base_url": master.final_url,
+        "token": _as_token(token_of(master_url)),
+        "variants": table,
+    }
+
+
+def _check_url(master_url: Any) -> str:
+    if not isinstance(master_url, str) or not master_url.startswith(("http://", "https://")):
+        raise InvalidArgument(
+            f"master_url must be an absolute http(s) URL, got {redact(str(master_url))!r}"
+        )
+    return master_url
+
+
+async def inspect_url_async(master_url: str, *, client: AsyncClient | None = None) -> Ladder:
+    """Async :func:`inspect_url`; with ``client=None`` a temporary :class:`AsyncClient` is
+    used (pass one to share its connections across many videos)."""
+    master_url = _check_url(master_url)
+    if client is not None and not isinstance(client, AsyncClient):
+        raise InvalidArgument(
+            f"inspect_url_async needs an AsyncClient, got {type(client).__name__} "
+            "(use inspect_url with a Client)"
+        )
+    if client is None:
+        async with AsyncClient() as temporary:
+            parts = await _inspect_with(temporary, master_url)
+    else:
+        parts = await _inspect_with(client, master_url)
+    return Ladder(**parts, aclient=client)
+
+
+def inspect_url(master_url: str, *, client: Client | None = None) -> Ladder:
+    """Inspect the ladder behind a signed master playlist URL (``/mmpl/...?token=``).
+
+    Fetches the master, then every preset playlist concurrently, and returns a
+    :class:`Ladder`.  Works in scripts and in Jupyter cells alike.  Raises
+    :class:`~hs_notebook.errors.TokenRejected`, :class:`~hs_notebook.errors.NotFound`,
+    :class:`~hs_notebook.errors.FetchError` or :class:`~hs_notebook.errors.PlaylistError`.
+    """
+    master_url = _check_url(master_url)
+    if client is not None and not isinstance(client, Client):
+        raise InvalidArgument(
+            f"inspect_url needs a Client, got {type(client).__name__} "
+            "(use inspect_url_async with an AsyncClient)"
+        )
+    used = client or default_client()
+    parts = used.run(lambda ac: _inspect_with(ac, master_url))
+    return Ladder(**parts, client=client)
+
+
+def _master_url(
+    video_id: str,
+    key: SigningKey | None,
+    project_id: int | str,
+    base_url: str | None,
+    ttl: float,
+    token: str | Token | None,
+) -> str:
+    if token is None:
+        if not isinstance(key, SigningKey):
+            raise InvalidArgument(
+                f"key must be a SigningKey (SigningKey.from_base64(key_id, b64)), got "
+                f"{type(key).__name__}; or pass token= a ready token"
+            )
+        token = key.mint(video_id, ttl)
+    return HeapStream(project_id, base_url or DEFAULT_BASE_URL).master_playlist_url(video_id, token)
+
+
+def inspect(
+    video_id: str,
+    key: SigningKey | None,
+    project_id: int | str,
+    base_url: str | None = None,
+    *,
+    ttl: float = 3600,
+    client: Client | None = None,
+    token: str | Token | None = None,
+) -> Ladder:
+    """Mint a token for ``video_id`` (``key.mint(video_id, ttl)``, or use ``token``), and
+    inspect its ladder on ``base_url`` (HeapStream by default).  See :func:`inspect_url`."""
+    url = _master_url(video_id, key, project_id, base_url, ttl, token)
+    ladder = inspect_url(url, client=client)
+    if token is None and ladder.token is None:  # pragma: no cover - minted tokens parse
+        ladder.token = _as_token(token_of(url))
+    return ladder
+
+
+async def inspect_async(
+    video_id: str,
+    key: SigningKey | None,
+    project_id: int | str,
+    base_url: str | None = None,
+    *,
+    ttl: float = 3600,
+    client: AsyncClient | None = None,
+    token: str | Token | None = None,
+) -> Ladder:
+    """Async :func:`inspect` (for audits that inspect many videos at once)."""
+    url = _master_url(video_id, key, project_id, base_url, ttl, token)
+    return await inspect_url_async(url, client=client)
+
+
+def ladder_from_text(
+    master_text: str,
+    media: Mapping[str, str] | None = None,
+    base_uri: str | None = None,
+) -> Ladder:
+    """A :class:`Ladder` from playlist text, with no HTTP.
+
+    Args:
+        master_text: the master playlist.
+        media: ``{preset id or variant URI (as written or resolved): media playlist text}``.
+        base_uri: the master's URL, to resolve relative URIs (and carry its token to
+            same-origin children, as a fetch would).
+
+    On-demand fetches (storyboard, cues, sprites, sizes) raise :class:`HeapStreamError`.
+    """
+    if not isinstance(master_text, str):
+        raise InvalidArgument(f"master_text must be a str, got {type(master_text).__name__}")
+    given = dict(media or {})
+    for k, v in given.items():
+        if not isinstance(v, str):
+            raise InvalidArgument(f"media[{k!r}] must be playlist text, got {type(v).__name__}")
+    resolved = _with_uris(renditions_table(master_text, base_uri=base_uri), base_uri)
+    keys = Ladder._row_keys(resolved)
+    uris = resolved["uri"].tolist()
+    # the URIs as written, only needed when a media key is neither a preset id nor resolved
+    if base_uri and not set(given) <= set(keys) | set(uris):
+        raw_uris = renditions_table(master_text)["uri"].tolist()
+    else:
+        raw_uris = uris
+    built: dict[str, _Media] = {}
+    used: set[str] = set()
+    for key, uri, raw_uri in zip(keys, uris, raw_uris, strict=True):
+        if key is None or key in built:
+            continue
+        candidates = [key, uri, raw_uri]
+        if isinstance(uri, str):
+            candidates.append(without_token(uri) if "://" in uri else uri)
+        for cand in candidates:
+            if isinstance(cand, str) and cand in given:
+                base = uri if isinstance(uri, str) and "://" in uri else None
+                built[key] = _Media(key, given[cand], base)
+                used.add(cand)
+                break
+    unknown = [k for k in given if k not in used]
+    if unknown:
+        raise InvalidArgument(
+            f"media keys {unknown!r} match no variant of the master playlist; use the preset "
+            "ids of renditions_table(master_text).preset_id or the variant URIs"
+        )
+    return Ladder(
+        master_url=base_uri,
+        master_text=master_text,
+        media=built,
+        base_url=base_uri,
+        token=_as_token(token_of(base_uri)) if base_uri else None,
+        fetchable=False,
+        variants=resolved,
+    )
