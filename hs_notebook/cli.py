@@ -20,17 +20,25 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 on usage errors: keep that
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"hs-notebook: error: {message}\n")
+        # one line on stderr (no multi-line usage block): what is wrong and where to look
+        self.exit(EXIT_USAGE, f"hs-notebook: error: {message} (see: {self.prog} --help)\n")
 
 
 def _load_key(args: argparse.Namespace) -> Any:
     from .tokens import SigningKey
 
     if getattr(args, "key_file", None):
-        if not args.key_id:
-            raise _Usage("--key-file needs --key-id (the id the HeapStream API gave the key)")
-        return SigningKey.from_file(args.key_id, args.key_file)
+        import os
+
+        from .tokens import ENV_KEY_ID
+
+        key_id = args.key_id or os.environ.get(ENV_KEY_ID, "").strip()
+        if not key_id:
+            raise _Usage(
+                f"--key-file needs --key-id (or ${ENV_KEY_ID}): the id the HeapStream API "
+                "gave the key"
+            )
+        return SigningKey.from_file(key_id, args.key_file)
     if getattr(args, "key_id", None):
         import os
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,8 +87,17 @@ def _fmt(ts: float) -> str:
         return f"{ts} (not a valid time)"
 
 
+def _ago(seconds: float) -> str:
+    try:
+        return f" ({timedelta(seconds=int(seconds))} ago)"
+    except OverflowError:
+        return ""
+
+
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)  # NaN/Infinity/1e400
 
 
 def diagnose(
@@ -203,8 +213,7 @@ def diagnose(
                 Finding(
                     "expired",
                     "error",
-                    f"expired at {_fmt(exp)}; it is now {_fmt(t)} "
-                    f"({timedelta(seconds=int(t - exp))} ago)",
+                    f"expired at {_fmt(exp)}; it is now {_fmt(t)}" + _ago(t - exp),
                 )
             )
     nbf = claims.get("nbf")

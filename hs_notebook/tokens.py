@@ -17,6 +17,7 @@ import base64
 import binascii
 import html
 import json
+import math
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -86,6 +87,18 @@ def _to_datetime(ts: Any) -> datetime | None:
         return None
 
 
+def _fmt_utc(ts: Any) -> str:
+    dt = _to_datetime(ts)
+    return f"{dt:%Y-%m-%d %H:%M:%S} UTC" if dt is not None else f"{ts!r} (not a valid time)"
+
+
+def _finite_number(value: Any) -> bool:
+    """An int or a finite float (JSON's NaN/Infinity and 1e400 are not NumericDates)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _human_delta(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
@@ -151,8 +164,8 @@ def _load_private_pem(pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
     except TypeError:
         raise InvalidSigningKey(
             "the PEM is encrypted with a passphrase: pass password=..."
-            if not encrypted or password is None
-            else "a password was given but the PEM is not encrypted"
+            if password is None
+            else "a password was given but the PEM is not encrypted: drop password=..."
         ) from None
     except UnsupportedAlgorithm:
         raise InvalidSigningKey("the PEM holds a key type this library cannot read") from None
@@ -392,10 +405,9 @@ def _as_epoch(value: datetime | float | int, now: float, what: str) -> int:
                 f"{what} is a naive datetime: give it a timezone (e.g. datetime.now(UTC))"
             )
         return int(value.timestamp())
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _finite_number(value):
         raise InvalidArgument(
-            f"{what} must be an aware datetime or seconds relative to now, "
-            f"got {type(value).__name__}"
+            f"{what} must be an aware datetime or seconds relative to now, got {value!r}"
         )
     return int(now + value)
 
@@ -554,20 +566,19 @@ class SigningKey:
                 raise InvalidArgument("give either ttl or expires_at, not both")
             if isinstance(expires_at, datetime):
                 exp = _as_epoch(expires_at, now, "expires_at")
-            elif isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
+            elif _finite_number(expires_at):
                 exp = int(expires_at)  # absolute UNIX seconds
             else:
                 raise InvalidArgument(
-                    "expires_at must be an aware datetime or UNIX seconds, "
-                    f"got {type(expires_at).__name__}"
+                    f"expires_at must be an aware datetime or UNIX seconds, got {expires_at!r}"
                 )
         else:
             if ttl is None:
                 raise InvalidArgument("give ttl (seconds) or expires_at")
             if isinstance(ttl, timedelta):
                 ttl = ttl.total_seconds()
-            if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-                raise InvalidArgument(f"ttl must be seconds, got {type(ttl).__name__}")
+            if not _finite_number(ttl):
+                raise InvalidArgument(f"ttl must be a finite number of seconds, got {ttl!r}")
             if ttl <= 0:
                 raise InvalidArgument(f"ttl must be > 0 seconds, got {ttl}")
             exp = int(now + ttl)
@@ -634,6 +645,10 @@ class SigningKey:
         """
         if ttl is None and expires_at is None:
             ttl = 3600
+        if isinstance(video_ids, str | bytes):
+            raise InvalidArgument(
+                "mint_many takes a list of video ids, not one string: use mint(video_id)"
+            )
         now = _now()
         ids = list(video_ids)
         claims = [self._claims(v, ttl, expires_at, not_before, audience, now) for v in ids]
@@ -713,22 +728,16 @@ def verify_token(
         )
     t = now.timestamp() if isinstance(now, datetime) else (_now() if now is None else now)
     exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+    if not _finite_number(exp):
         raise TokenRejected("expired", "the token has no numeric exp claim; exp is required")
     if exp + leeway < t:
-        raise TokenRejected(
-            "expired",
-            f"expired at {datetime.fromtimestamp(exp, UTC):%Y-%m-%d %H:%M:%S} UTC; it is now "
-            f"{datetime.fromtimestamp(t, UTC):%Y-%m-%d %H:%M:%S} UTC",
-        )
+        raise TokenRejected("expired", f"expired at {_fmt_utc(exp)}; it is now {_fmt_utc(t)}")
     nbf = claims.get("nbf")
     if nbf is not None:
-        if isinstance(nbf, bool) or not isinstance(nbf, int | float):
+        if not _finite_number(nbf):
             raise TokenRejected("not_yet_valid", "the nbf claim is not a number")
         if nbf - leeway > t:
             raise TokenRejected(
-                "not_yet_valid",
-                f"not valid before {datetime.fromtimestamp(nbf, UTC):%Y-%m-%d %H:%M:%S} UTC; "
-                f"it is now {datetime.fromtimestamp(t, UTC):%Y-%m-%d %H:%M:%S} UTC",
+                "not_yet_valid", f"not valid before {_fmt_utc(nbf)}; it is now {_fmt_utc(t)}"
             )
     return claims
