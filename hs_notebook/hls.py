@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 from m3u8.parser import ATTRIBUTELISTPATTERN
 
+from hs_notebook._columns import documents
 from hs_notebook.errors import InvalidArgument, PlaylistError
 
 __all__ = [
@@ -157,16 +158,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 
 
 def _documents(table: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Append the column list of ``COLUMNS[table]`` to a function's docstring."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        lines = [f"    - ``{c}``: {d}" for c, d in COLUMNS[table].items()]
-        func.__doc__ = (func.__doc__ or "").rstrip() + (
-            f"\n\n    Columns (``COLUMNS[{table!r}]``):\n\n" + "\n".join(lines) + "\n"
-        )
-        return func
-
-    return decorate
+    return documents(COLUMNS, table)
 
 
 # --------------------------------------------------------------------------- dataclasses

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 import numpy as np
 import pandas as pd
 
+from hs_notebook._columns import documents
 from hs_notebook.errors import InvalidArgument, VTTError
 
 __all__ = ["COLUMNS", "Cue", "cues_table", "parse_vtt", "storyboard_table"]
@@ -57,16 +58,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 
 
 def _documents(table: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Append the column list of ``COLUMNS[table]`` to a function's docstring."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        lines = [f"    - ``{c}``: {d}" for c, d in COLUMNS[table].items()]
-        func.__doc__ = (func.__doc__ or "").rstrip() + (
-            f"\n\n    Columns (``COLUMNS[{table!r}]``):\n\n" + "\n".join(lines) + "\n"
-        )
-        return func
-
-    return decorate
+    return documents(COLUMNS, table)
 
 
 @dataclass(frozen=True, slots=True)

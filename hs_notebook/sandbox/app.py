@@ -63,6 +63,7 @@ from hs_notebook.sandbox.faults import (
 )
 from hs_notebook.sandbox.player import PlayerTrack, render_player
 from hs_notebook.tokens import ALGORITHM, inspect_token, load_public_key, verify_token
+from hs_notebook.urls import URL_KINDS
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -96,16 +97,7 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 #: URL kind (as in :data:`hs_notebook.urls.URL_KINDS`) -> first path segment.
-ROUTE_PREFIXES: dict[str, str] = {
-    "embed": "e",
-    "master": "mmpl",
-    "poster": "pstv",
-    "text_track": "mplt",
-    "preset": "mpl",
-    "mp4": "stcr4",
-    "storyboard": "sbt",
-    "original": "dlo",
-}
+ROUTE_PREFIXES: dict[str, str] = {kind: spec.prefix for kind, spec in URL_KINDS.items()}
 
 MAIN_PROJECT_ID = 1
 NO_ORIGINALS_PROJECT_ID = 2
