@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "hs_notebook needs Python >= 3.11 on PATH" >&2; exit 2; fi
@@ -31,7 +31,11 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup lint
+# the browser test drives Debian's Chromium: install it when missing (as root), else fail
+browser-deps:
+	@bash tools/ensure_chromium.sh
+
+test: setup lint browser-deps
 	$(PY) -m pytest
 
 bench: setup

@@ -68,12 +68,19 @@ from .vtt import Cue, cues_table, parse_vtt, storyboard_table
 
 if TYPE_CHECKING:
     from .sandbox import Faults, Sandbox
+    from .widgets import EmbedPanel, Inspector, LadderPanel, StoryboardPanel, TokenPanel
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "Sandbox": ("hs_notebook.sandbox", "Sandbox"),
     "Faults": ("hs_notebook.sandbox", "Faults"),
+    # widgets load ipywidgets and matplotlib: only on first use
+    "Inspector": ("hs_notebook.widgets", "Inspector"),
+    "TokenPanel": ("hs_notebook.widgets", "TokenPanel"),
+    "EmbedPanel": ("hs_notebook.widgets", "EmbedPanel"),
+    "LadderPanel": ("hs_notebook.widgets", "LadderPanel"),
+    "StoryboardPanel": ("hs_notebook.widgets", "StoryboardPanel"),
 }
 
 
@@ -99,16 +106,19 @@ __all__ = [
     "Diagnosis",
     "DownloadError",
     "Embed",
+    "EmbedPanel",
     "Faults",
     "FetchError",
     "Finding",
     "HeapStream",
     "HeapStreamError",
+    "Inspector",
     "InvalidArgument",
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
     "Ladder",
+    "LadderPanel",
     "MasterPlaylistInfo",
     "MediaPlaylistInfo",
     "NotFound",
@@ -116,7 +126,9 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SigningKey",
+    "StoryboardPanel",
     "Token",
+    "TokenPanel",
     "TokenRejected",
     "VTTError",
     "audio_table",

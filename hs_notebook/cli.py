@@ -161,7 +161,17 @@ def cmd_inspect_token(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on built-in data: a fresh key, a token, every signed URL, the embed."""
+    """The main job (what `make demo` runs): the Inspector app in Voilà over the sandbox.
+
+    ``--print`` instead mints a token for a fresh key and prints the signed URLs and the
+    embed HTML (no server, no browser)."""
+    if not args.print:
+        from .app_demo import main as app_main
+
+        forwarded = ["--port", str(args.port)]
+        if args.profile:
+            forwarded += ["--profile", args.profile]
+        return app_main(forwarded)
     from .tokens import generate_signing_key
     from .urls import HeapStream, embed_html
 
@@ -246,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project-id", type=_int, default=1)
     p.add_argument("--video-id", default="v-demo")
     p.add_argument("--base-url", default="https://app.heapstream.com")
+    p.add_argument(
+        "--print", action="store_true", help="print a token, signed URLs and embed HTML only"
+    )
+    p.add_argument("--port", type=_int, default=8866, help="Voilà port (default 8866 or free)")
+    p.add_argument("--profile", choices=["demo", "tiny"], help="sandbox media profile")
     p.set_defaults(func=cmd_demo)
 
     for extra in _EXTRA_COMMANDS:

@@ -385,7 +385,7 @@ def test_private_key_given_as_public_key_is_not_echoed(keys: Keys) -> None:
 
 
 def test_demo_prints_an_iframe(keys: Keys) -> None:
-    proc = run(keys, "demo")
+    proc = run(keys, "demo", "--print")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     iframes = [line for line in out.splitlines() if line.startswith("<iframe ")]

@@ -1,0 +1,219 @@
+"""Small helpers shared by the panels: HTML snippets, redacted tables, PNG figures, a ticker.
+
+Nothing here fetches or parses anything; the panels get their data from the public API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import threading
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from hs_notebook.urls import redact_token
+
+__all__ = [
+    "Ticker",
+    "error_html",
+    "figure_png",
+    "human_delta",
+    "info_html",
+    "redacted",
+    "table_html",
+]
+
+_BOX = "padding:6px 10px;border-radius:4px;margin:4px 0;"
+
+
+def error_html(message: str, title: str = "Error") -> str:
+    """A red box with ``message`` (escaped)."""
+    return (
+        f"<div class='hs-error' role='alert' style='{_BOX}background:#ffebe9;"
+        f"border:1px solid #ff8182;color:#82071e'><b>{html.escape(title)}:</b> "
+        f"{html.escape(message)}</div>"
+    )
+
+
+def info_html(message: str) -> str:
+    """A blue note with ``message`` (escaped)."""
+    return (
+        f"<div class='hs-info' style='{_BOX}background:#ddf4ff;border:1px solid #54aeff;"
+        f"color:#0a3069'>{html.escape(message)}</div>"
+    )
+
+
+def human_delta(delta: timedelta) -> str:
+    """``1h 02m 03s`` / ``5m 00s`` / ``42s`` / ``2d 3h`` for a non-negative duration."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def redacted(url: str) -> str:
+    """``url`` with its token replaced by ``…`` (for display)."""
+    return redact_token(url).replace("token=%E2%80%A6", "token=…")
+
+
+_NA = "–"
+_GROUPED = ("bandwidth", "bitrate", "size")
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists, arrays
+        return False
+
+
+def _redact_cell(value: Any) -> Any:
+    if isinstance(value, str) and "token=" in value:
+        return redacted(value)
+    return value
+
+
+def table_html(
+    df: pd.DataFrame,
+    *,
+    columns: Iterable[str] | None = None,
+    max_rows: int = 200,
+    css_class: str = "hs-table",
+) -> str:
+    """A DataFrame as an HTML table with every ``token=`` value redacted.
+
+    Long tables are cut to ``max_rows`` rows (a note says how many were left out).
+    """
+    view = df if columns is None else df[[c for c in columns if c in df.columns]]
+    view = view.head(max_rows).copy()
+    for col in view.columns:
+        if view[col].dtype == object or pd.api.types.is_string_dtype(view[col].dtype):
+            view[col] = pd.Series(
+                [_NA if _missing(v) else _redact_cell(v) for v in view[col].tolist()],
+                index=view.index,
+                dtype=object,
+            )
+        elif pd.api.types.is_integer_dtype(view[col].dtype) and any(
+            word in str(col) for word in _GROUPED
+        ):  # bits/s and bytes: 1,148,304 reads better than 1148304
+            view[col] = pd.Series(
+                [_NA if _missing(v) else f"{int(v):,}" for v in view[col].tolist()],
+                index=view.index,
+                dtype=object,
+            )
+        elif view[col].hasnans:
+            view[col] = view[col].astype(object).where(view[col].notna(), _NA)
+    body = view.to_html(
+        index=False,
+        classes=css_class,
+        border=0,
+        na_rep=_NA,
+        escape=True,
+        float_format="{:g}".format,
+    )
+    style = (
+        "<style>.hs-table{border-collapse:collapse;font-size:12px}"
+        ".hs-table th,.hs-table td{padding:2px 8px;border-bottom:1px solid #ddd;"
+        "text-align:left;white-space:nowrap}</style>"
+    )
+    more = ""
+    if len(df) > max_rows:
+        more = f"<div><i>… {len(df) - max_rows} more rows not shown</i></div>"
+    return f"{style}<div style='overflow-x:auto'>{body}</div>{more}"
+
+
+def figure_png(fig: Any, dpi: int = 96) -> bytes:
+    """Render a :class:`matplotlib.figure.Figure` to PNG bytes with the Agg canvas.
+
+    Figures are made with ``matplotlib.figure.Figure`` (not pyplot), so no GUI backend is
+    involved and nothing is shown twice.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+class Ticker:
+    """Call ``callback`` about once per ``interval`` seconds until it returns ``False`` or
+    :meth:`stop` is called.
+
+    Uses the running asyncio event loop when there is one (a Jupyter or Voilà kernel runs
+    cells inside it), and a daemon thread otherwise (plain Python, tests), so it never
+    needs an event loop to exist.
+    """
+
+    def __init__(self, callback: Callable[[], bool | None], interval: float = 1.0) -> None:
+        self._callback = callback
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._stop_event: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        if self._task is not None:
+            return not self._task.done()
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def mode(self) -> str | None:
+        """``"asyncio"``, ``"thread"`` or ``None`` when not running."""
+        if not self.running:
+            return None
+        return "asyncio" if self._task is not None else "thread"
+
+    def start(self) -> None:
+        self.stop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            self._task = loop.create_task(self._run_async())
+        else:
+            stop = threading.Event()
+            self._stop_event = stop
+            self._thread = threading.Thread(
+                target=self._run_thread, args=(stop,), name="hs-notebook-ticker", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self._stop_event is not None:
+            self._stop_event.set()
+            self._stop_event = None
+        self._thread = None
+
+    def _tick(self) -> bool:
+        try:
+            return self._callback() is not False
+        except Exception:  # a closed widget or similar: stop quietly
+            return False
+
+    async def _run_async(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            if not self._tick():
+                return
+
+    def _run_thread(self, stop: threading.Event) -> None:
+        while not stop.wait(self._interval):
+            if not self._tick():
+                return

@@ -1,0 +1,324 @@
+"""The ladder panel: fetch a video's rendition ladder and look at it.
+
+Everything comes from :func:`hs_notebook.ladder.inspect` (through
+:meth:`TokenPanel.ladder`, which caches one :class:`~hs_notebook.ladder.Ladder` per token):
+the renditions, text tracks, audio and I-frame tables, one rendition's segments, and
+segment sizes measured with :meth:`Ladder.measure_segment_sizes`.  Tables are shown with
+every token redacted; plots are drawn with matplotlib's Agg canvas and shown as PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from hs_notebook.diagnose import diagnose
+from hs_notebook.errors import HeapStreamError, TokenRejected
+from hs_notebook.widgets._common import error_html, figure_png, info_html, table_html
+from hs_notebook.widgets.token_panel import TokenPanel
+
+if TYPE_CHECKING:
+    from hs_notebook.ladder import Ladder
+
+__all__ = ["LadderPanel", "ladder_figure", "segments_figure"]
+
+_RENDITION_COLUMNS = (
+    "preset_id",
+    "width",
+    "height",
+    "bandwidth",
+    "average_bandwidth",
+    "frame_rate",
+    "codecs",
+    "segment_count",
+    "duration",
+    "target_duration",
+    "max_segment_duration",
+    "playlist_type",
+    "uri",
+)
+_SEGMENT_COLUMNS = ("index", "media_sequence", "duration", "size", "uri")
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def ladder_figure(renditions: pd.DataFrame) -> Figure:
+    """Bitrate vs resolution: peak (``bandwidth``) and ``average_bandwidth`` per rendition,
+    in Mbit/s against frame height."""
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    rows = [
+        (
+            _num(r.height),
+            _num(r.bandwidth),
+            _num(r.average_bandwidth),
+            str(r.preset_id) if isinstance(r.preset_id, str) else "",
+        )
+        for r in renditions.itertuples()
+    ]
+    rows = [r for r in rows if r[0] is not None and r[1] is not None]
+    rows.sort()
+    if rows:
+        hs = [r[0] for r in rows]
+        ax.plot(hs, [r[1] / 1e6 for r in rows], "o-", label="peak (BANDWIDTH)")
+        avg = [(r[0], r[2] / 1e6) for r in rows if r[2] is not None]
+        if avg:
+            ax.plot([a[0] for a in avg], [a[1] for a in avg], "s--", label="AVERAGE-BANDWIDTH")
+        for h, b, _a, _name in rows:
+            ax.annotate(
+                f"{int(h)}p", (h, b / 1e6), textcoords="offset points", xytext=(7, -11), fontsize=8
+            )
+        ax.legend(loc="upper left", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no renditions with a resolution", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("frame height (pixels)")
+    ax.set_ylabel("bitrate (Mbit/s)")
+    ax.set_title("Rendition ladder: bitrate vs resolution", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.set_ylim(bottom=0)
+    return fig
+
+
+def segments_figure(segments: pd.DataFrame, title: str = "") -> Figure:
+    """Segment durations (bars, with ``EXT-X-TARGETDURATION`` as a line when known) and,
+    when a ``size`` column is present, segment sizes in kB."""
+    has_size = "size" in segments.columns and segments["size"].notna().any()
+    fig = Figure(figsize=(6.4, 4.6 if has_size else 2.6))
+    index = segments["index"].to_numpy() if "index" in segments.columns else range(len(segments))
+    ax = fig.add_subplot(2 if has_size else 1, 1, 1)
+    ax.bar(index, segments["duration"].astype(float).to_numpy(), color="#4c72b0")
+    target = segments.attrs.get("target_duration")
+    if target:
+        ax.axhline(float(target), color="#c44e52", ls="--", lw=1, label="target duration")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("duration (s)")
+    ax.set_title(f"Segments{': ' + title if title else ''}", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    if has_size:
+        ax2 = fig.add_subplot(2, 1, 2, sharex=ax)
+        sizes = segments["size"].astype("Float64").to_numpy(dtype=float, na_value=float("nan"))
+        ax2.bar(index, sizes / 1000, color="#55a868")
+        ax2.set_ylabel("size (kB)")
+        ax2.grid(True, axis="y", alpha=0.3)
+        ax2.set_xlabel("segment index")
+    else:
+        ax.set_xlabel("segment index")
+    fig.tight_layout()
+    return fig
+
+
+def _png_output(fig: Figure, alt: str) -> dict[str, Any]:
+    png = figure_png(fig)
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt},
+        "metadata": {},
+    }
+
+
+class LadderPanel(W.VBox):
+    """Fetch and show the rendition ladder of the token panel's video.
+
+    Args:
+        token_panel: the :class:`TokenPanel` whose token is used.
+        measure_sizes: measure the chosen rendition's segment sizes (one ``HEAD`` per
+            segment) for the segments table and plot.
+
+    Attributes after :meth:`fetch`: ``ladder`` (the :class:`Ladder`), ``segments`` (the
+    chosen rendition's segments table).
+    """
+
+    def __init__(self, token_panel: TokenPanel, *, measure_sizes: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.token_panel = token_panel
+        self.ladder: Ladder | None = None
+        self.segments: pd.DataFrame | None = None
+        self.fetch_button = W.Button(
+            description="Fetch ladder", button_style="primary", icon="download"
+        )
+        self.status = W.Label(value="")
+        self.error_area = W.HTML()
+        self.summary = W.HTML()
+        self.renditions_html = W.HTML()
+        self.text_tracks_html = W.HTML()
+        self.audio_html = W.HTML()
+        self.iframes_html = W.HTML()
+        self.ladder_plot = W.Output()
+        self.rendition_dropdown = W.Dropdown(
+            options=[], description="rendition", layout=W.Layout(width="30em")
+        )
+        self.measure_checkbox = W.Checkbox(value=measure_sizes, description="measure sizes")
+        self.segments_html = W.HTML()
+        self.segments_plot = W.Output()
+
+        self.fetch_button.on_click(lambda _b: self.fetch())
+        self.rendition_dropdown.observe(self._on_rendition, names="value")
+        token_panel.observe(self._on_token, names="token")
+        self._on_token()
+        self.children = [
+            W.HTML("<h3 style='margin:4px 0'>Rendition ladder</h3>"),
+            W.HBox([self.fetch_button, self.status]),
+            self.error_area,
+            self.summary,
+            W.HTML("<b>Renditions</b>"),
+            self.renditions_html,
+            self.ladder_plot,
+            W.HTML("<b>Text tracks</b>"),
+            self.text_tracks_html,
+            W.HTML("<b>Audio</b>"),
+            self.audio_html,
+            W.HTML("<b>I-frame streams</b>"),
+            self.iframes_html,
+            W.HTML("<b>Segments</b>"),
+            W.HBox([self.rendition_dropdown, self.measure_checkbox]),
+            self.segments_html,
+            self.segments_plot,
+        ]
+
+    # ------------------------------------------------------------------ public API
+    def fetch(self) -> Ladder | None:
+        """Fetch (or refetch) the ladder for the current token and show it. Returns the
+        ladder, or ``None`` after showing the error."""
+        tp = self.token_panel
+        if not tp.token:
+            self.error_area.value = error_html("mint a token first (token panel, Mint)")
+            return None
+        n = len(tp.resources["preset_ids"])
+        self.status.value = f"fetching master and {n if n else 'all'} presets…"
+        self.error_area.value = ""
+        self.fetch_button.disabled = True
+        started = time.perf_counter()
+        try:
+            ladder = tp.ladder(refresh=True)
+        except TokenRejected as exc:
+            self.status.value = "refused"
+            self.error_area.value = self._refusal_html(exc)
+            return None
+        except HeapStreamError as exc:
+            self.status.value = "failed"
+            self.error_area.value = error_html(str(exc), "Could not fetch the ladder")
+            return None
+        finally:
+            self.fetch_button.disabled = False
+        elapsed = time.perf_counter() - started
+        self.ladder = ladder
+        n = len(ladder.preset_ids)
+        self.status.value = f"fetched master and {n} presets in {elapsed:.2f} s"
+        self._show(ladder)
+        return ladder
+
+    def show_segments(self, preset_id: str) -> pd.DataFrame | None:
+        """Show the segments table (and plot) of one rendition of the fetched ladder."""
+        if self.ladder is None:
+            return None
+        note = ""
+        try:
+            if self.measure_checkbox.value:
+                try:
+                    self.ladder.measure_segment_sizes([preset_id])
+                except HeapStreamError as exc:
+                    note = error_html(str(exc), "Segment sizes unavailable")
+            segments = self.ladder.segments(preset_id)
+        except HeapStreamError as exc:
+            self.segments_html.value = error_html(str(exc))
+            return None
+        self.segments = segments
+        self.segments_html.value = note + table_html(segments, columns=_SEGMENT_COLUMNS)
+        self.segments_plot.outputs = (
+            _png_output(segments_figure(segments, preset_id), f"segments of {preset_id}"),
+        )
+        return segments
+
+    def __repr__(self) -> str:
+        what = self.ladder.summary() if self.ladder is not None else "not fetched"
+        return f"<LadderPanel {what}>"
+
+    # ------------------------------------------------------------------ internals
+    def _on_token(self, _change: Any = None) -> None:
+        self.fetch_button.disabled = not self.token_panel.token
+        if self.ladder is not None and self.token_panel.token:
+            self.status.value = "new token: press Fetch ladder to refresh"
+
+    def _refusal_html(self, exc: TokenRejected) -> str:
+        tp = self.token_panel
+        findings = diagnose(
+            tp.token,
+            url=tp.heapstream.master_playlist_url(tp.minted_video_id, tp.token)
+            if tp.heapstream is not None and tp.minted_video_id
+            else None,
+            public_key=tp.signing_key,
+        )
+        where = f" ({exc.status} from {html.escape(exc.url)})" if exc.url else ""
+        return (
+            error_html(f"{exc.reason}: {exc.detail}", "Token rejected")
+            + f"<div><small>{where}</small></div>"
+            + "<div><b>Token diagnosis</b></div>"
+            + findings._repr_html_()
+        )
+
+    def _show(self, ladder: Ladder) -> None:
+        self.summary.value = f"<b>{html.escape(ladder.summary())}</b>"
+        self.renditions_html.value = table_html(ladder.renditions, columns=_RENDITION_COLUMNS)
+        self.text_tracks_html.value = self._table_or_none(
+            ladder.text_tracks, ("text_track_id", "type", "language", "name", "default", "uri")
+        )
+        self.audio_html.value = self._table_or_none(
+            ladder.audio, ("group_id", "language", "name", "default", "channels", "uri")
+        )
+        self.iframes_html.value = self._table_or_none(
+            ladder.iframes, ("preset_id", "bandwidth", "width", "height", "codecs", "uri")
+        )
+        self.ladder_plot.outputs = (
+            _png_output(ladder_figure(ladder.renditions), "bitrate vs resolution"),
+        )
+        options = []
+        for row in ladder.renditions.itertuples():
+            key = row.preset_id if isinstance(row.preset_id, str) else row.uri
+            if key in ladder.preset_ids:
+                bw = _num(row.bandwidth)
+                rate = f", {int(bw) // 1000} kbit/s" if bw is not None else ""
+                label = f"{key} ({row.width}x{row.height}{rate})"
+                options.append((label, key))
+        self.token_panel.set_resources(
+            preset_ids=[k for _, k in options],
+            text_track_ids=[
+                t for t in ladder.text_tracks["text_track_id"].tolist() if isinstance(t, str)
+            ]
+            if "text_track_id" in ladder.text_tracks.columns
+            else None,
+        )
+        self.rendition_dropdown.unobserve(self._on_rendition, names="value")
+        self.rendition_dropdown.options = options
+        self.rendition_dropdown.value = options[0][1] if options else None
+        self.rendition_dropdown.observe(self._on_rendition, names="value")
+        if options:
+            self.show_segments(options[0][1])
+        else:
+            self.segments_html.value = info_html("no preset playlists in this ladder")
+            self.segments_plot.outputs = ()
+
+    @staticmethod
+    def _table_or_none(df: pd.DataFrame, columns: tuple[str, ...]) -> str:
+        if df.empty:
+            return "<i>none</i>"
+        return table_html(df, columns=columns)
+
+    def _on_rendition(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.show_segments(change["new"])
