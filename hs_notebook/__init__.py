@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .catalog import AuditResult, audit, audit_async, audit_dask
 from .client import AsyncClient, Client
 from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
 from .download import download
@@ -53,6 +54,7 @@ from .ladder import (
     inspect_url_async,
     ladder_from_text,
 )
+from .qa import RULES, Findings, qa, qa_async
 from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
@@ -98,9 +100,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_BASE_URL",
     "FINDING_CODES",
+    "RULES",
     "TOKEN_REJECTION_REASONS",
     "URL_KINDS",
     "AsyncClient",
+    "AuditResult",
     "Client",
     "Cue",
     "Diagnosis",
@@ -110,6 +114,7 @@ __all__ = [
     "Faults",
     "FetchError",
     "Finding",
+    "Findings",
     "HeapStream",
     "HeapStreamError",
     "Inspector",
@@ -132,6 +137,9 @@ __all__ = [
     "TokenRejected",
     "VTTError",
     "audio_table",
+    "audit",
+    "audit_async",
+    "audit_dask",
     "cues_table",
     "diagnose",
     "download",
@@ -151,6 +159,8 @@ __all__ = [
     "parse_media",
     "parse_signed_url",
     "parse_vtt",
+    "qa",
+    "qa_async",
     "redact_token",
     "renditions_table",
     "segments_table",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,13 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["demo", "tiny"], help="sandbox media profile")
     p.set_defaults(func=cmd_demo)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+    from .cli_qa import register as register_qa  # qa and audit live beside their modules
+
+    register_qa(sub)
     return parser
-
-
-#: Later modules (QA, audits) register their subcommands here.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,4 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m hs_notebook.cli`: run the imported module's main, not this __main__ copy,
+    # so the exception classes the subcommand modules import are the ones caught here
+    from hs_notebook.cli import main as _main
+
+    sys.exit(_main())

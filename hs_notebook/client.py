@@ -16,20 +16,34 @@ The rules, in one place:
   port) as its parent that has no ``token`` query parameter gets the parent's token
   (:func:`child_url`); a token is never added to another origin.  Redirects are followed
   by hand (at most :data:`MAX_REDIRECTS` hops) and the ``token`` parameter is stripped
-  when a hop leaves the origin the token was sent to (:func:`redirect_url`).  URLs in
-  messages and reprs are redacted.
+  when a hop leaves the origin the token was sent to (:func:`redirect_url`).  The origin
+  is the exact (scheme, host, port): an ``https`` -> ``http`` downgrade on the same host
+  loses the token (it would travel in clear text), and so does an ``http`` -> ``https``
+  upgrade (a different origin; mint the URL on ``https`` in the first place).  The
+  ``Authorization``, ``Cookie`` and ``Proxy-Authorization`` headers given by the caller
+  stay on that origin too; no ``Referer`` is ever sent.  URLs in messages, reprs and the
+  ``httpx`` log records are redacted.
+* **Bounded**: every request has the client's timeouts (connect, each read of a
+  streamed body, ...); a body read into memory (:meth:`AsyncClient.fetch` and friends)
+  is refused beyond ``max_body_size`` (default :data:`MAX_BODY_SIZE`), an error body is
+  read only up to 64 KiB.  Use :meth:`Client.stream` or :func:`hs_notebook.download.download`
+  for large files.
 
 The sync :class:`Client` runs the async one on a private event-loop thread, so it works
 the same in a script and in a Jupyter cell where an asyncio loop is already running; and
-it can run many requests concurrently (:meth:`Client.run`).
+it can run many requests concurrently (:meth:`Client.run`).  Closing it (from any thread)
+cancels the requests still running on it: their callers get a :class:`FetchError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import logging
 import os
 import random
+import re
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
@@ -54,6 +68,7 @@ from hs_notebook.urls import redact_token
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_BODY_SIZE",
     "MAX_REDIRECTS",
     "AsyncClient",
     "Client",
@@ -79,6 +94,10 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 30.0
 #: Upper bound (seconds) of one exponential-backoff sleep.
 MAX_BACKOFF = 10.0
+#: Default upper bound (bytes) of a body read into memory (playlists, WebVTT, sprites).
+MAX_BODY_SIZE = 64 * 1024 * 1024
+#: Most bytes of an error answer read (only its JSON ``reason`` / ``detail`` is needed).
+_MAX_ERROR_BODY = 64 * 1024
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
@@ -105,9 +124,29 @@ def _user_agent() -> str:
 # ------------------------------------------------------------------ pure URL rules
 
 
+def _parse(url: str | httpx.URL) -> httpx.URL:
+    """``httpx.URL(url)``, with a malformed URL raised as :class:`InvalidArgument`."""
+    if isinstance(url, httpx.URL):
+        return url
+    try:
+        return httpx.URL(str(url))
+    except httpx.InvalidURL as exc:
+        raise InvalidArgument(f"not a valid URL: {redact(str(url))!r} ({exc})") from None
+
+
+def _request_url(url: str) -> httpx.URL:
+    """The URL of a request: absolute http(s), a host, a TCP port in range."""
+    u = _parse(url)
+    if u.scheme not in ("http", "https") or not u.host:
+        raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
+    if u.port is not None and not 0 < u.port < 65536:
+        raise InvalidArgument(f"the port {u.port} of {redact(url)!r} is not in 1-65535")
+    return u
+
+
 def origin_of(url: str | httpx.URL) -> tuple[str, str, int | None]:
     """``(scheme, host, port)`` of an absolute URL, with the default port made explicit."""
-    u = httpx.URL(str(url))
+    u = _parse(url)
     scheme = u.scheme.lower()
     return scheme, u.host.lower(), u.port if u.port is not None else _DEFAULT_PORTS.get(scheme)
 
@@ -120,18 +159,18 @@ def same_origin(a: str | httpx.URL, b: str | httpx.URL) -> bool:
 
 def token_of(url: str | httpx.URL) -> str | None:
     """The value of the ``token`` query parameter, or ``None``."""
-    value = httpx.URL(str(url)).params.get("token")
+    value = _parse(url).params.get("token")
     return value or None
 
 
 def with_token(url: str | httpx.URL, token: str) -> str:
     """``url`` with its ``token`` query parameter set to ``token``."""
-    return str(httpx.URL(str(url)).copy_set_param("token", str(token)))
+    return str(_parse(url).copy_set_param("token", str(token)))
 
 
 def without_token(url: str | httpx.URL) -> str:
     """``url`` with any ``token`` query parameter removed."""
-    u = httpx.URL(str(url))
+    u = _parse(url)
     return str(u.copy_remove_param("token")) if "token" in u.params else str(u)
 
 
@@ -143,9 +182,17 @@ def child_url(parent_url: str | httpx.URL, uri: str) -> str:
     'https://h.example/mpl/1/p/seg-0.ts?token=T'
     >>> child_url("https://h.example/mpl/1/p/?token=T", "https://cdn.example/seg-0.ts")
     'https://cdn.example/seg-0.ts'
+
+    Raises :class:`InvalidArgument` for a malformed parent and
+    :class:`~hs_notebook.errors.PlaylistError` for a malformed ``uri``.
     """
-    parent = httpx.URL(str(parent_url))
-    target = parent.join(uri)
+    parent = _parse(parent_url)
+    try:
+        target = parent.join(uri)
+    except httpx.InvalidURL as exc:
+        raise PlaylistError(
+            f"the playlist URI {redact(str(uri))!r} is not a valid URL ({exc})"
+        ) from None
     token = parent.params.get("token")
     if token and "token" not in target.params and same_origin(parent, target):
         return with_token(target, token)
@@ -166,7 +213,7 @@ def redirect_url(
     ``token_origin``; on any other origin the ``token`` parameter is stripped, even when
     the ``Location`` itself carries one.
     """
-    target = httpx.URL(str(current_url)).join(location)
+    target = _parse(current_url).join(location)
     if token_origin is None:
         home = origin_of(current_url)
     elif isinstance(token_origin, tuple):
@@ -180,9 +227,51 @@ def redirect_url(
     return str(target)
 
 
+# a ``token`` parameter as the origin reads it (the name may be percent-encoded), also in
+# text that is not a parseable URL; ``;`` and ``#`` count as separators to be safe
+_TOKEN_PARAM = re.compile(
+    r"(?<=[?&;#])((?:t|%74)(?:o|%6f)(?:k|%6b)(?:e|%65)(?:n|%6e)=)[^&#;\s\"'<>]*", re.I
+)
+
+
+def _redact_text(text: str) -> str:
+    """``text`` with every ``token=`` query value in it replaced by ``…``."""
+    return _TOKEN_PARAM.sub(r"\1…", text)
+
+
 def redact(url: str | httpx.URL | None) -> str:
-    """``url`` with the token value replaced by ``…`` (safe to show or log)."""
-    return "" if url is None else redact_token(str(url))
+    """``url`` with the token value replaced by ``…`` (safe to show or log).
+
+    Never raises: a malformed URL is redacted as text.
+    """
+    if url is None:
+        return ""
+    text = _redact_text(str(url))
+    try:
+        return redact_token(text)
+    except ValueError:  # not parseable as a URL (e.g. an unclosed IPv6 bracket)
+        return text
+
+
+class _RedactTokens(logging.Filter):
+    """Redacts ``token=`` values in the records of the ``httpx`` logger, which logs every
+    request URL at INFO level (``HTTP Request: GET https://...?token=...``)."""
+
+    hs_notebook_redacts = True
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                _redact_text(str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args
+            )
+        if isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = _redact_text(record.msg)
+        return True
+
+
+_httpx_logger = logging.getLogger("httpx")
+if not any(getattr(f, "hs_notebook_redacts", False) for f in _httpx_logger.filters):
+    _httpx_logger.addFilter(_RedactTokens())
 
 
 def _strip_fragment(url: str) -> str:
@@ -365,6 +454,52 @@ def status_error(
     return FetchError(f"HTTP {status} {phrase} from {shown}", url=shown, status=status)
 
 
+async def _read_body(
+    response: httpx.Response, url: str, limit: int, *, method: str = "GET", cut: bool = False
+) -> bytes:
+    """The (decoded) body of ``response``, at most ``limit`` bytes; the response is closed.
+
+    Beyond ``limit`` the body is cut there when ``cut``, else :class:`FetchError` is raised
+    (before any read when ``Content-Length`` already says so).  Counting decoded bytes also
+    bounds a compressed "bomb".
+    """
+    try:
+        length = response.headers.get("content-length", "").strip()
+        if not cut and method != "HEAD" and length.isdigit() and int(length) > limit:
+            raise _too_large(url, limit, f"Content-Length {int(length)}", response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            if size + len(chunk) > limit:
+                if cut:
+                    chunks.append(chunk[: limit - size])
+                    break
+                raise _too_large(url, limit, "the body kept coming", response.status_code)
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        await response.aclose()
+
+
+def _bad_redirect(method: str, url: str, why: str) -> FetchError:
+    return FetchError(
+        f"{method} {redact(url)} was redirected to an invalid URL ({redact(why)}); "
+        "the origin's Location header is wrong",
+        url=redact(url),
+    )
+
+
+def _too_large(url: str, limit: int, why: str, status: int) -> FetchError:
+    return FetchError(
+        f"the answer from {redact(url)} is larger than max_body_size={limit} bytes ({why}); "
+        "pass a larger Client(max_body_size=...) if that is expected, or stream it "
+        "(client.stream(url), hs_notebook.download.download)",
+        url=redact(url),
+        status=status,
+    )
+
+
 # ------------------------------------------------------------------ async client
 
 
@@ -373,7 +508,8 @@ class AsyncClient:
 
     One connection pool per object (HTTP/2 when the origin offers it).  Use it as an
     ``async with`` block or call :meth:`aclose`.  It belongs to the event loop it is
-    first used on.
+    first used on.  ``max_body_size`` bounds the bodies read into memory (see the
+    module docstring); streamed bodies are not bounded.
     """
 
     def __init__(
@@ -386,6 +522,7 @@ class AsyncClient:
         max_connections: int = 20,
         headers: Mapping[str, str] | None = None,
         max_retry_after: float = MAX_RETRY_AFTER,
+        max_body_size: int = MAX_BODY_SIZE,
     ) -> None:
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise InvalidArgument(f"retries must be an int >= 0, got {retries!r}")
@@ -393,10 +530,25 @@ class AsyncClient:
             raise InvalidArgument(f"backoff must be seconds >= 0, got {backoff!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise InvalidArgument(f"max_connections must be an int >= 1, got {max_connections!r}")
+        if (
+            isinstance(max_retry_after, bool)
+            or not isinstance(max_retry_after, int | float)
+            or not max_retry_after >= 0  # also refuses NaN
+        ):
+            raise InvalidArgument(f"max_retry_after must be seconds >= 0, got {max_retry_after!r}")
+        if (
+            isinstance(max_body_size, bool)
+            or not isinstance(max_body_size, int)
+            or max_body_size < 1
+        ):
+            raise InvalidArgument(
+                f"max_body_size must be bytes (an int >= 1), got {max_body_size!r}"
+            )
         self.timeout = httpx.Timeout(timeout)
         self.retries = retries
         self.backoff = float(backoff)
         self.max_retry_after = float(max_retry_after)
+        self.max_body_size = max_body_size
         self.http2 = http2
         self.max_connections = max_connections
         all_headers = {"User-Agent": _user_agent()}
@@ -452,14 +604,25 @@ class AsyncClient:
             if origin_of(current) != home:
                 for name in _CROSS_ORIGIN_UNSAFE_HEADERS:
                     request.headers.pop(name, None)
-            response = await self._http.send(request, stream=True)
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.RemoteProtocolError as exc:
+                # httpx parses Location even when not following it; a bad one is no
+                # dropped connection and is not worth retrying
+                if "location header" not in str(exc).lower():
+                    raise
+                raise _bad_redirect(method, current, str(exc)) from None
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
                 return response, current
             await response.aclose()
             if response.status_code == 303 and method != "HEAD":
                 method = "GET"
-            current = redirect_url(current, location, token=token, token_origin=home)
+            try:
+                current = redirect_url(current, location, token=token, token_origin=home)
+                _request_url(current)
+            except InvalidArgument as exc:
+                raise _bad_redirect(method, current, str(exc)) from None
         raise FetchError(
             f"too many redirects (more than {MAX_REDIRECTS}) starting from {redact(url)}; "
             f"last hop to {redact(current)}",
@@ -471,11 +634,11 @@ class AsyncClient:
         read only if the GET is refused too)."""
         try:
             probe, _ = await self._open("GET", url, headers)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, HeapStreamError):
             return b""
         try:
             if probe.status_code in (401, 403):
-                return await probe.aread()
+                return await _read_body(probe, url, _MAX_ERROR_BODY, cut=True)
             return b""
         except httpx.HTTPError:
             return b""
@@ -490,14 +653,17 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         allow_status: Collection[int] = (),
-    ) -> tuple[httpx.Response, str]:
-        """The request with retries; the body is read unless ``stream``.
+    ) -> tuple[httpx.Response, str, bytes]:
+        """The request with retries: (response, final url, body).  Unless ``stream``, the
+        body is read (at most ``max_body_size`` bytes) and the response closed; with
+        ``stream`` the body is ``b""`` and the response open.
 
         Raises the project's errors for error statuses not in ``allow_status``.
         """
         url = str(url)
         if not url.startswith(("http://", "https://")):
             raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
+        _request_url(url)
         attempt = 0
         while True:
             response: httpx.Response | None = None
@@ -514,11 +680,9 @@ class AsyncClient:
                     continue
                 if status >= 400 and status not in allow_status:
                     try:
-                        body = await response.aread()
+                        body = await _read_body(response, final, _MAX_ERROR_BODY, cut=True)
                     except httpx.HTTPError:
                         body = b""
-                    finally:
-                        await response.aclose()
                     if method == "HEAD" and status in (401, 403):
                         body = await self._refusal_body(url, headers)
                     err = status_error(status, final, body, response.headers)
@@ -529,12 +693,12 @@ class AsyncClient:
                             status=status,
                         )
                     raise err
-                if not stream:
-                    try:
-                        await response.aread()
-                    finally:
-                        await response.aclose()
-                return response, final
+                if stream:
+                    return response, final, b""
+                content = await _read_body(
+                    response, final, self.max_body_size, method=method, cut=method == "HEAD"
+                )
+                return response, final, content
             except _RETRY_EXCEPTIONS as exc:
                 if response is not None:
                     await response.aclose()
@@ -565,8 +729,10 @@ class AsyncClient:
         allow_status: Collection[int] = (),
     ) -> Fetched:
         """GET ``url`` (retries, redirects, errors as in the module docstring)."""
-        response, final = await self._send("GET", url, headers=headers, allow_status=allow_status)
-        result = Fetched(str(url), final, response.status_code, response.headers, response.content)
+        response, final, content = await self._send(
+            "GET", url, headers=headers, allow_status=allow_status
+        )
+        result = Fetched(str(url), final, response.status_code, response.headers, content)
         if expect is not None:
             _check_expected(result.text, result.headers, final, expect)
         return result
@@ -593,7 +759,9 @@ class AsyncClient:
         allow_status: Collection[int] = (),
     ) -> Fetched:
         """HEAD ``url``; the result has the headers and an empty body."""
-        response, final = await self._send("HEAD", url, headers=headers, allow_status=allow_status)
+        response, final, _ = await self._send(
+            "HEAD", url, headers=headers, allow_status=allow_status
+        )
         return Fetched(str(url), final, response.status_code, response.headers, b"")
 
     async def open_stream(
@@ -605,7 +773,10 @@ class AsyncClient:
     ) -> tuple[httpx.Response, str]:
         """Open a streamed GET (status checked, body unread); the caller must
         ``await response.aclose()``.  Returns (response, final url)."""
-        return await self._send("GET", url, headers=headers, stream=True, allow_status=allow_status)
+        response, final, _ = await self._send(
+            "GET", url, headers=headers, stream=True, allow_status=allow_status
+        )
+        return response, final
 
 
 # ------------------------------------------------------------------ sync client
@@ -615,6 +786,7 @@ class _LoopThread:
     """A private event loop on a daemon thread."""
 
     def __init__(self) -> None:
+        self.closing = False  # set (before cancelling what runs) when the Client closes
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=self._run, name="hs_notebook-client-loop", daemon=True
@@ -631,13 +803,27 @@ class _LoopThread:
         except RuntimeError:
             running = None
         if running is self.loop:
+            _discard(coro)
             raise InvalidArgument(
                 "a sync hs_notebook Client was called from its own event-loop thread; "
                 "use the async API (AsyncClient, inspect_async) there"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        if self.closing:
+            _discard(coro)
+            raise _closed_error()
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        except RuntimeError:  # the loop was closed meanwhile
+            _discard(coro)
+            raise _closed_error() from None
         try:
             return future.result()
+        except concurrent.futures.CancelledError:
+            if self.closing:
+                raise FetchError(
+                    "the request was cancelled: its Client was closed while it ran"
+                ) from None
+            raise
         except BaseException:
             future.cancel()
             raise
@@ -653,10 +839,41 @@ class _LoopThread:
             self.loop.close()
 
 
+def _discard(coro: Awaitable[Any]) -> None:
+    """Close a coroutine that will never run (no "never awaited" warning)."""
+    close = getattr(coro, "close", None)
+    if callable(close):
+        close()
+
+
+def _closed_error() -> InvalidArgument:
+    return InvalidArgument("this Client is closed; create a new one")
+
+
+async def _cancel_all_then_close(inner: AsyncClient) -> None:
+    """On the client's loop: cancel every request still running (their sync callers then
+    get a FetchError instead of waiting forever), then close the connection pool."""
+    me = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not me]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=2)
+    if not inner.is_closed:
+        await inner.aclose()
+
+
 def _shutdown(runner: _LoopThread, inner: AsyncClient) -> None:
+    runner.closing = True
     try:
-        if runner.thread.is_alive() and not inner.is_closed:
-            asyncio.run_coroutine_threadsafe(inner.aclose(), runner.loop).result(timeout=5)
+        if (
+            runner.thread.is_alive()
+            and not runner.loop.is_closed()
+            and threading.current_thread() is not runner.thread
+        ):
+            asyncio.run_coroutine_threadsafe(_cancel_all_then_close(inner), runner.loop).result(
+                timeout=5
+            )
     except Exception:  # interpreter shutdown: the pool dies with the thread anyway
         pass
     runner.stop()
@@ -681,6 +898,7 @@ class Client:
         max_connections: int = 20,
         headers: Mapping[str, str] | None = None,
         max_retry_after: float = MAX_RETRY_AFTER,
+        max_body_size: int = MAX_BODY_SIZE,
     ) -> None:
         # validate eagerly (AsyncClient's checks), build lazily on first use
         probe = AsyncClient(
@@ -691,6 +909,7 @@ class Client:
             max_connections=max_connections,
             headers=headers,
             max_retry_after=max_retry_after,
+            max_body_size=max_body_size,
         )
         self._kwargs: dict[str, Any] = dict(
             timeout=timeout,
@@ -700,6 +919,7 @@ class Client:
             max_connections=max_connections,
             headers=dict(headers or {}),
             max_retry_after=max_retry_after,
+            max_body_size=max_body_size,
         )
         self.timeout = probe.timeout
         self.retries = retries

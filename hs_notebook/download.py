@@ -6,11 +6,20 @@ The body is streamed (constant memory) into ``<dest>.part`` and renamed to ``des
 when it is complete and its size matches ``Content-Length`` / ``Content-Range``.  An
 interrupted download is resumed from the ``.part`` file with ``Range: bytes=<size>-``
 (checked against the ``206`` answer's ``Content-Range``; otherwise it starts over).  An
-existing ``dest`` is never replaced unless ``overwrite=True``.
+existing ``dest`` is never replaced unless ``overwrite=True``, and then only atomically
+once the new file is complete.
+
+Beside the ``.part`` lies ``<dest>.part.json``: the URL without its token, the origin's
+validator (a strong ``ETag``, else ``Last-Modified``) and the total size.  A resume sends
+the validator as ``If-Range`` and starts over when the URL, the validator or the total
+differ, so a ``.part`` of another file or of an older version is never completed with
+the bytes of a new one.  (A ``.part`` without that file is resumed as it is.)  Bodies are
+asked for with ``Accept-Encoding: identity``: byte ranges count the bytes as stored.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -21,7 +30,7 @@ from urllib.parse import unquote
 import httpx
 from tqdm.auto import tqdm
 
-from hs_notebook.client import Client, SyncStream, default_client, redact
+from hs_notebook.client import Client, SyncStream, default_client, redact, without_token
 from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
 from hs_notebook.urls import parse_signed_url
 
@@ -39,6 +48,8 @@ _EXTENSIONS = {
 }
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.I)
+#: Most times one call starts a download over because the ``.part`` did not fit.
+_MAX_RESTARTS = 3
 
 
 def _safe_name(name: str) -> str | None:
@@ -100,6 +111,40 @@ def _total_of(stream: SyncStream, offset: int) -> int | None:
     return None
 
 
+def _validator(headers: httpx.Headers) -> str | None:
+    """What identifies this version of the file: a strong ETag, else Last-Modified."""
+    etag = headers.get("etag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("last-modified") or None
+
+
+def _load_meta(path: Path) -> dict[str, Any] | None:
+    """The ``.part.json`` beside a ``.part``; ``None`` when absent, ``{}`` when unreadable
+    (which then matches nothing)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _start_over(part: Path, meta_path: Path, restarts: int, url: str, why: str) -> int:
+    """Drop a ``.part`` that cannot be resumed; the new count of restarts."""
+    restarts += 1
+    if restarts > _MAX_RESTARTS:
+        raise DownloadError(
+            f"the download of {redact(url)} had to start over {restarts} times (last: {why}); "
+            "the origin does not serve consistent byte ranges",
+            url=redact(url),
+        )
+    part.unlink(missing_ok=True)
+    meta_path.unlink(missing_ok=True)
+    return restarts
+
+
 def _refuse_existing(dest: Path, url: str) -> None:
     raise DownloadError(
         f"{dest} already exists; pass overwrite=True to replace it (nothing was downloaded)",
@@ -140,20 +185,37 @@ def download(
         raise InvalidArgument(f"client must be a hs_notebook Client, got {type(client).__name__}")
     used = client or default_client()
     target = Path(os.fspath(dest)).expanduser()
-    into_dir = target.is_dir()
-    if not into_dir:
-        if target.exists() and not overwrite:
-            _refuse_existing(target, url)
-        if not target.parent.is_dir():
-            raise InvalidArgument(f"the directory {target.parent} does not exist")
-
     bar: Any = None
     attempts = 0
+    restarts = 0
+    source = without_token(url)  # what the .part.json remembers (never the token)
+    total: int | None = None
+    part: Path | None = None
     try:
+        into_dir = target.is_dir()
+        if not into_dir:
+            if target.exists() and not overwrite:
+                _refuse_existing(target, url)
+            if not target.parent.is_dir():
+                raise InvalidArgument(f"the directory {target.parent} does not exist")
         while True:
             part = target.with_name(target.name + ".part") if not into_dir else None
+            meta_path = target.with_name(target.name + ".part.json")
             offset = part.stat().st_size if part is not None and part.exists() else 0
-            headers = {"Range": f"bytes={offset}-"} if offset else None
+            meta = _load_meta(meta_path) if offset else None
+            if meta is not None and meta.get("url") != source:
+                # a .part of another URL: never complete it with these bytes
+                assert part is not None
+                part.unlink(missing_ok=True)
+                meta_path.unlink(missing_ok=True)
+                offset, meta = 0, None
+            known_total = meta.get("total") if meta else None
+            headers = {"Accept-Encoding": "identity"}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
+                if meta and isinstance(meta.get("validator"), str):
+                    headers["If-Range"] = meta["validator"]
+
             with used.stream(url, headers=headers, allow_status=(416,)) as stream:
                 if into_dir:
                     # the name comes from this answer; then restart with the right Range
@@ -165,26 +227,61 @@ def download(
                     if target.with_name(target.name + ".part").exists():
                         continue  # resume with a ranged request
                     part = target.with_name(target.name + ".part")
+                    meta_path = target.with_name(target.name + ".part.json")
                 assert part is not None
                 if stream.status_code == 416:
+                    if not offset:
+                        raise DownloadError(
+                            f"the origin answered 416 (range not satisfiable) to a request for "
+                            f"the whole of {redact(url)}",
+                            url=redact(url),
+                            status=416,
+                        )
                     m = _UNSATISFIED_RANGE.match(stream.headers.get("content-range", ""))
-                    if m and int(m.group(1)) == offset:
+                    if m and int(m.group(1)) == offset and known_total in (None, offset):
                         total = offset  # the .part already holds everything
                     else:
-                        part.unlink(missing_ok=True)  # larger than the file: start over
+                        restarts = _start_over(
+                            part, meta_path, restarts, url, "the .part is longer than the file"
+                        )
                         continue
                 else:
                     mode = "wb"
                     if offset:
                         m = _CONTENT_RANGE.match(stream.headers.get("content-range", ""))
                         if stream.status_code == 206 and m and int(m.group(1)) == offset:
+                            if known_total is not None and m.group(3) not in (
+                                "*",
+                                str(known_total),
+                            ):
+                                restarts = _start_over(
+                                    part,
+                                    meta_path,
+                                    restarts,
+                                    url,
+                                    f"the file is now {m.group(3)} bytes, was {known_total}",
+                                )
+                                continue
                             mode = "ab"
                         elif stream.status_code == 206:
-                            part.unlink(missing_ok=True)  # a range we did not ask for
+                            restarts = _start_over(
+                                part, meta_path, restarts, url, "a range we did not ask for"
+                            )
                             continue
                         else:
-                            offset = 0  # 200: the origin ignored Range; take it whole
+                            offset = 0  # 200: Range ignored or the file changed; take it whole
                     total = _total_of(stream, offset)
+                    if mode == "wb":
+                        meta_path.write_text(
+                            json.dumps(
+                                {
+                                    "url": source,
+                                    "validator": _validator(stream.headers),
+                                    "total": total,
+                                }
+                            ),
+                            encoding="utf-8",
+                        )
                     if bar is None:
                         bar = tqdm(
                             total=total,
@@ -229,7 +326,15 @@ def download(
             if target.exists() and not overwrite:
                 _refuse_existing(target, url)
             os.replace(part, target)
+            meta_path.unlink(missing_ok=True)
             return target
+    except OSError as exc:
+        where = part if part is not None else target
+        raise DownloadError(
+            f"cannot write the download of {redact(url)} to {where}: "
+            f"{exc.strerror or exc} (check the path, its permissions and the free space)",
+            url=redact(url),
+        ) from exc
     finally:
         if bar is not None:
             bar.close()

@@ -366,6 +366,11 @@ class Ladder:
             frame["size"] = pd.array(sizes.reindex(frame["index"]).to_numpy(), dtype="Int64")
         return frame
 
+    @property
+    def fetchable(self) -> bool:
+        """False for a ladder built from text (:func:`ladder_from_text`): nothing to fetch."""
+        return self._fetchable
+
     # fetching helpers ----------------------------------------------------------------
     def _check_fetchable(self) -> None:
         if not self._fetchable:

@@ -1,0 +1,526 @@
+"""Tests for hs_notebook.qa: every rule broken by a hand-written playlist and passed by a
+good one (offline, via ladder_from_text), the measured rules on real segment sizes from
+the sandbox, and the Findings object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from hs_notebook.errors import InvalidArgument, PlaylistError
+from hs_notebook.ladder import inspect, ladder_from_text
+from hs_notebook.qa import COLUMNS, RULES, SEVERITIES, Findings, qa
+
+HOST = "https://h.example"
+MEASURED = {rid for rid, rule in RULES.items() if rule.measured}
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+@dataclass
+class V:
+    """One variant of a hand-written ladder."""
+
+    preset: str
+    bandwidth: int | None
+    width: int
+    height: int
+    average: int | None = -1  # -1: 90 % of bandwidth
+    codecs: str | None = "avc1.64001f,mp4a.40.2"
+    frame_rate: float | None = 30.0
+    media: dict[str, Any] = field(default_factory=dict)  # overrides for media()
+
+    def line(self) -> str:
+        attrs = []
+        if self.bandwidth is not None:
+            attrs.append(f"BANDWIDTH={self.bandwidth}")
+        average = self.average
+        if average == -1:
+            average = int(self.bandwidth * 0.9) if self.bandwidth is not None else None
+        if average is not None:
+            attrs.append(f"AVERAGE-BANDWIDTH={average}")
+        if self.width:
+            attrs.append(f"RESOLUTION={self.width}x{self.height}")
+        if self.codecs is not None:
+            attrs.append(f'CODECS="{self.codecs}"')
+        if self.frame_rate is not None:
+            attrs.append(f"FRAME-RATE={self.frame_rate:.3f}")
+        attrs.append('SUBTITLES="subs"')
+        return f"#EXT-X-STREAM-INF:{','.join(attrs)}\n{HOST}/mpl/1/{self.preset}/\n"
+
+
+def ladder_variants() -> list[V]:
+    """A good 4-step ladder: 360p..1080p, steps 1.7x..1.83x, 16:9 (854x480 included)."""
+    return [
+        V("p360", 1_000_000, 640, 360),
+        V("p480", 1_700_000, 854, 480),
+        V("p720", 3_000_000, 1280, 720),
+        V("p1080", 5_500_000, 1920, 1080),
+    ]
+
+
+SUBS_EN = (
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=YES,'
+    f'AUTOSELECT=YES,URI="{HOST}/mplt/1/tt-en/"\n'
+)
+IFRAMES = (
+    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=150000,RESOLUTION=640x360,CODECS="avc1.64001f",'
+    f'URI="{HOST}/mpl/1/p360-iframes/"\n'
+)
+
+
+def master(
+    variants: list[V] | None = None,
+    *,
+    version: int | None = 3,
+    independent: bool = True,
+    subtitles: str = SUBS_EN,
+    iframes: str = IFRAMES,
+) -> str:
+    text = "#EXTM3U\n"
+    if version is not None:
+        text += f"#EXT-X-VERSION:{version}\n"
+    if independent:
+        text += "#EXT-X-INDEPENDENT-SEGMENTS\n"
+    text += subtitles
+    for v in variants if variants is not None else ladder_variants():
+        text += v.line()
+    return text + iframes
+
+
+def media(
+    durations: tuple[float, ...] = (6.0, 6.0, 6.0, 4.5),
+    *,
+    version: int | None = 3,
+    target: int | None = 6,
+    playlist_type: str | None = "VOD",
+    endlist: bool = True,
+    independent: bool = True,
+    header: str = "",
+    before: dict[int, str] | None = None,
+    media_sequence: int = 0,
+) -> str:
+    """A media playlist; ``before[i]`` is inserted before segment i's EXTINF."""
+    text = "#EXTM3U\n"
+    if version is not None:
+        text += f"#EXT-X-VERSION:{version}\n"
+    if target is not None:
+        text += f"#EXT-X-TARGETDURATION:{target}\n"
+    text += f"#EXT-X-MEDIA-SEQUENCE:{media_sequence}\n"
+    if playlist_type:
+        text += f"#EXT-X-PLAYLIST-TYPE:{playlist_type}\n"
+    if independent:
+        text += "#EXT-X-INDEPENDENT-SEGMENTS\n"
+    text += header
+    for i, d in enumerate(durations):
+        text += (before or {}).get(i, "")
+        text += f"#EXTINF:{d:.3f},\nseg-{i}.ts\n"
+    if endlist:
+        text += "#EXT-X-ENDLIST\n"
+    return text
+
+
+def build(
+    variants: list[V] | None = None, omit_media: tuple[str, ...] = (), **master_kw: Any
+) -> Any:
+    variants = variants if variants is not None else ladder_variants()
+    texts = {v.preset: media(**v.media) for v in variants if v.preset not in omit_media}
+    return ladder_from_text(master(variants, **master_kw), texts)
+
+
+def failing(findings: Findings) -> set[str]:
+    """Rules that produced a finding other than a "not checked" skip note."""
+    return set(findings.table["rule"]) - set(findings.skipped)
+
+
+def with_variant(index: int, **changes: Any) -> list[V]:
+    variants = ladder_variants()
+    for name, value in changes.items():
+        setattr(variants[index], name, value)
+    return variants
+
+
+def sizes_for(variants: list[V], peak: float = 1.0, average: float = 0.9) -> pd.DataFrame:
+    """A sizes table whose first segment runs at ``peak`` x BANDWIDTH and the others at a
+    rate chosen so that the whole averages ``average`` x BANDWIDTH."""
+    rows = []
+    durations = (6.0, 6.0, 6.0, 4.5)
+    total = sum(durations)
+    for v in variants:
+        bw = v.bandwidth
+        first = bw * peak * durations[0] / 8
+        rest_bits = bw * average * total - first * 8
+        rest_rate = rest_bits / (total - durations[0])
+        for i, d in enumerate(durations):
+            size = first if i == 0 else rest_rate * d / 8
+            rows.append({"preset_id": v.preset, "index": i, "duration": d, "size": round(size)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def test_rules_table_is_documented_and_complete() -> None:
+    frame = RULES.to_frame()
+    assert list(frame.columns) == ["id", "severity", "source", "checks", "measured"]
+    assert len(frame) == len(RULES) >= 20
+    assert set(frame["severity"]) <= set(SEVERITIES)
+    for rule in RULES.values():
+        assert rule.source.startswith(("RFC 8216", "Apple HLS", "HeapStream", "hs_notebook"))
+        assert rule.checks and callable(rule.check)
+    assert {"peak_bitrate", "average_bitrate", "peak_to_average"} == MEASURED
+    assert RULES["heapstream_resolution"].severity == "warning"
+    assert RULES["extinf_within_target"].severity == "error"
+    assert "extinf_within_target" in RULES._repr_html_()
+
+
+def test_a_good_ladder_passes_every_rule_offline() -> None:
+    findings = qa(build())
+    assert findings.errors == 0 and findings.warnings == 0
+    assert set(findings.passed) == set(RULES) - MEASURED
+    # offline: the measured rules are skipped, say why, and are not counted as passed
+    assert set(findings.skipped) == MEASURED
+    for reason in findings.skipped.values():
+        assert "ladder_from_text" in reason
+    infos = findings.table[findings.table["severity"] == "info"]
+    assert set(infos["rule"]) == MEASURED
+    assert all(m.startswith("not checked:") for m in infos["message"])
+    assert (
+        findings.summary
+        == f"0 errors, 0 warnings, 3 infos, {len(RULES) - 3} rules passed, 3 skipped"
+    )
+
+
+# Each case: (rule id, how to build the ladder that breaks it, extra rules allowed to fire).
+BREAKS: list[tuple[str, Any, set[str]]] = [
+    (
+        "target_duration_present",
+        lambda: build(with_variant(0, media={"target": None})),
+        set(),
+    ),
+    (
+        "extinf_within_target",
+        lambda: build(with_variant(1, media={"durations": (6.0, 6.5, 6.0, 4.0)})),
+        set(),
+    ),
+    (
+        "vod_endlist",
+        lambda: build(with_variant(2, media={"endlist": False})),
+        set(),
+    ),
+    ("bandwidth_present", lambda: build(with_variant(0, bandwidth=0, average=0)), set()),
+    (
+        "version_compat",
+        lambda: build(
+            with_variant(0, media={"header": f'#EXT-X-MAP:URI="{HOST}/init.mp4"\n', "version": 5})
+        ),
+        set(),
+    ),
+    (
+        "sequence_numbers",
+        lambda: build(with_variant(3, media={"media_sequence": -1})),
+        set(),
+    ),
+    (
+        "discontinuities_aligned",
+        lambda: build(with_variant(1, media={"before": {2: "#EXT-X-DISCONTINUITY\n"}})),
+        set(),
+    ),
+    ("media_available", lambda: build(omit_media=("p720",)), set()),
+    ("codecs_present", lambda: build(with_variant(2, codecs=None)), set()),
+    # without RESOLUTION the variant also drops out of the aspect/resolution checks
+    ("resolution_present", lambda: build(with_variant(1, width=0, height=0)), set()),
+    ("frame_rate_present", lambda: build(with_variant(3, frame_rate=None)), set()),
+    ("average_bandwidth_present", lambda: build(with_variant(0, average=None)), set()),
+    (
+        "independent_segments",
+        lambda: build(
+            [
+                V(v.preset, v.bandwidth, v.width, v.height, media={"independent": False})
+                for v in ladder_variants()
+            ],
+            independent=False,
+        ),
+        set(),
+    ),
+    ("bitrate_step", lambda: build(with_variant(1, bandwidth=1_100_000)), set()),
+    (
+        "resolution_rises",
+        lambda: build(with_variant(2, width=640, height=360)),
+        set(),
+    ),
+    ("aspect_ratio", lambda: build(with_variant(0, width=640, height=480)), set()),
+    (
+        "segment_duration",
+        lambda: build(with_variant(0, media={"durations": (2.0, 2.0, 2.0), "target": 2})),
+        set(),
+    ),
+    ("iframe_playlists", lambda: build(iframes=""), set()),
+    (
+        "subtitle_language_name",
+        lambda: build(subtitles=SUBS_EN.replace('LANGUAGE="en",', "")),
+        set(),
+    ),
+    (
+        "subtitle_autoselect",
+        lambda: build(subtitles=SUBS_EN.replace("AUTOSELECT=YES", "AUTOSELECT=NO")),
+        set(),
+    ),
+    (
+        "heapstream_h264",
+        lambda: build(
+            [
+                V(v.preset, v.bandwidth, v.width, v.height, codecs="hvc1.2.4.L120.B0,mp4a.40.2")
+                for v in ladder_variants()
+            ]
+        ),
+        set(),
+    ),
+    (
+        "heapstream_resolution",
+        lambda: build(
+            [V("p144", 600_000, 256, 144), *ladder_variants()[:3]],
+        ),
+        set(),
+    ),
+    (
+        "heapstream_frame_rate",
+        lambda: build(with_variant(3, frame_rate=60.0)),
+        set(),
+    ),
+]
+
+
+def test_every_rule_has_a_breaking_case() -> None:
+    broken = {case[0] for case in BREAKS} | MEASURED
+    assert broken == set(RULES)
+
+
+@pytest.mark.parametrize(("rule_id", "make", "extra"), BREAKS, ids=[c[0] for c in BREAKS])
+def test_each_rule_breaks_alone(rule_id: str, make: Any, extra: set[str]) -> None:
+    findings = qa(make(), measure=False)
+    assert failing(findings) == {rule_id} | extra
+    hits = findings.by_rule(rule_id)
+    assert len(hits) >= 1
+    assert set(hits["severity"]) == {RULES[rule_id].severity}
+    assert all(len(m) > 20 for m in hits["message"])
+    assert rule_id not in findings.passed
+
+
+def test_extinf_rounding_subjects_and_boundaries() -> None:
+    # 6.4 rounds to 6 (fine); 6.5 rounds half up to 7 (too long); subject is preset:index
+    variants = with_variant(1, media={"durations": (6.4, 6.5, 6.0, 4.0)})
+    hits = qa(build(variants)).by_rule("extinf_within_target")
+    assert hits["subject"].tolist() == ["p480:1"]
+    assert hits["measured"].tolist() == ["6.5"]
+    assert hits["expected"].tolist() == ["<= 6"]
+
+
+@pytest.mark.parametrize(
+    ("media_kw", "master_kw", "needed", "subject"),
+    [
+        ({"header": "#EXT-X-BYTERANGE:100@0\n", "version": 3}, {}, 4, "p360"),
+        ({"durations": (5.5, 6.0, 6.0, 4.5), "version": 2}, {}, 3, "p360"),
+        (
+            {"header": f'#EXT-X-KEY:METHOD=AES-128,URI="{HOST}/k",KEYFORMAT="identity"\n'},
+            {},
+            5,
+            "p360",
+        ),
+        (
+            {
+                "header": f'#EXT-X-KEY:METHOD=AES-128,URI="{HOST}/k",IV=0x1234\n',
+                "durations": (6.0, 6.0, 6.0, 4.0),
+                "version": None,
+            },
+            {},
+            2,
+            "p360",
+        ),
+    ],
+    ids=["byterange", "float-extinf", "keyformat", "iv"],
+)
+def test_version_compat_cases(
+    media_kw: dict[str, Any], master_kw: dict[str, Any], needed: int, subject: str
+) -> None:
+    variants = with_variant(0, media=media_kw)
+    hits = qa(build(variants, **master_kw)).by_rule("version_compat")
+    assert hits["subject"].tolist() == [subject]
+    assert hits["expected"].tolist() == [f">= {needed}"]
+
+
+def test_version_compat_passes_when_declared_high_enough() -> None:
+    fmp4 = {"header": f'#EXT-X-MAP:URI="{HOST}/init.mp4"\n', "version": 6}
+    assert "version_compat" in qa(build(with_variant(0, media=fmp4))).passed
+    # EXT-X-MAP in an I-frames-only playlist needs only version 5
+    iframes_only = {
+        "header": f'#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI="{HOST}/init.mp4"\n',
+        "version": 5,
+    }
+    assert "version_compat" in qa(build(with_variant(0, media=iframes_only))).passed
+    iframes_only["version"] = 4
+    hits = qa(build(with_variant(0, media=iframes_only))).by_rule("version_compat")
+    assert hits["expected"].tolist() == [">= 5"]
+
+
+def test_version_compat_master_instream_service_needs_7() -> None:
+    cc = '#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID="cc",NAME="CC",INSTREAM-ID="SERVICE1"\n'
+    hits = qa(build(subtitles=SUBS_EN + cc, version=6)).by_rule("version_compat")
+    assert hits["subject"].tolist() == ["master"] and hits["expected"].tolist() == [">= 7"]
+    assert "version_compat" in qa(build(subtitles=SUBS_EN + cc, version=7)).passed
+
+
+def test_bitrate_step_both_directions_and_resolution_subjects() -> None:
+    hits = qa(build(with_variant(3, bandwidth=9_000_000))).by_rule("bitrate_step")
+    assert hits["subject"].tolist() == ["p1080"]
+    assert hits["measured"].tolist() == ["3.00"]
+    hits = qa(build(with_variant(2, width=640, height=360))).by_rule("resolution_rises")
+    assert hits["subject"].tolist() == ["p720"]
+
+
+def test_missing_bandwidth_is_refused_by_the_parser() -> None:
+    text = master(with_variant(0, bandwidth=None))
+    with pytest.raises(PlaylistError, match="BANDWIDTH"):
+        ladder_from_text(text, {})
+
+
+def test_discontinuity_sequence_mismatch_is_reported() -> None:
+    header = "#EXT-X-DISCONTINUITY-SEQUENCE:3\n"
+    hits = qa(build(with_variant(2, media={"header": header}))).by_rule("discontinuities_aligned")
+    assert hits["subject"].tolist() == ["p720"]
+    assert hits["measured"].tolist() == ["3/0"] and hits["expected"].tolist() == ["0/0"]
+
+
+# ----------------------------------------------------------------------------- measured
+
+
+def test_measured_rules_pass_on_matching_sizes() -> None:
+    variants = ladder_variants()
+    findings = qa(build(variants), sizes=sizes_for(variants, peak=1.0, average=0.9))
+    assert not findings.skipped
+    assert set(findings.passed) >= MEASURED
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "peak", "average"),
+    [("peak_bitrate", 1.2, 0.9), ("average_bitrate", 1.0, 0.75), ("peak_to_average", 1.0, 0.45)],
+)
+def test_measured_rules_break(rule_id: str, peak: float, average: float) -> None:
+    variants = ladder_variants()
+    if rule_id == "peak_to_average":  # declare what was measured, so only the ratio is off
+        for v in variants:
+            v.average = int(v.bandwidth * average)
+    findings = qa(build(variants), sizes=sizes_for(variants, peak=peak, average=average))
+    assert failing(findings) == {rule_id}
+    hits = findings.by_rule(rule_id)
+    assert hits["subject"].tolist() == [v.preset for v in variants]
+
+
+def test_measure_false_skips_and_says_why() -> None:
+    findings = qa(build(), measure=False)
+    assert set(findings.skipped) == MEASURED
+    assert all("measure=False" in r for r in findings.skipped.values())
+
+
+def test_bad_arguments_raise_our_errors() -> None:
+    with pytest.raises(InvalidArgument, match="Ladder"):
+        qa("not a ladder")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="size"):
+        qa(build(), sizes=pd.DataFrame({"preset_id": ["p360"], "duration": [6.0]}))
+    with pytest.raises(InvalidArgument, match="measure"):
+        qa(build(), measure="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="severity"):
+        qa(build()).at_least("fatal")
+
+
+# ----------------------------------------------------------------------------- sandbox
+
+
+def test_sandbox_ladder_passes_every_error_rule(sandbox: Any) -> None:
+    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    findings = qa(ladder)
+    assert findings.errors == 0, findings.table.to_string()
+    # measured for real: the bitrate rules ran and passed
+    assert not findings.skipped
+    assert set(findings.passed) >= MEASURED
+    # the tiny profile's small frames and 2 s segments are warnings, on purpose
+    assert "heapstream_resolution" in set(findings.table["rule"])
+    assert "segment_duration" in set(findings.table["rule"])
+
+
+def test_measuring_fetches_one_head_per_segment_and_nothing_when_off(
+    sandbox_factory: Any,
+) -> None:
+    sb = sandbox_factory()
+    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    sb.clear_requests()
+    qa(ladder, measure=False)
+    assert sb.requests == []
+    qa(ladder)
+    segments = sum(len(ladder.segments(p)) for p in ladder.media_texts)
+    heads = [r for r in sb.requests if r.method == "HEAD" and r.path.endswith(".ts")]
+    assert len(heads) == segments == len(sb.requests)
+
+
+def test_measured_rules_catch_a_lying_bandwidth(sandbox: Any) -> None:
+    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    sizes = ladder.measure_segment_sizes()
+    top = ladder.renditions["preset_id"].iloc[-1]
+    inflated = sizes.copy()
+    inflated.loc[inflated["preset_id"] == top, "size"] *= 2
+    findings = qa(ladder, sizes=inflated)
+    assert set(findings.by_rule("peak_bitrate")["subject"]) == {top}
+    assert set(findings.by_rule("average_bitrate")["subject"]) == {top}
+
+
+# ----------------------------------------------------------------------------- Findings
+
+
+def test_findings_object() -> None:
+    findings = qa(build(with_variant(0, codecs=None, frame_rate=60.0)), measure=False)
+    assert list(findings.table.columns) == list(COLUMNS)
+    assert findings.counts == {"error": 2, "warning": 0, "info": 3}
+    assert findings.errors == 2 and findings.infos == 3
+    assert findings.worst == "error"
+    assert findings.worst_rule == "codecs_present"  # RULES order among errors
+    assert not findings.ok
+    assert findings.fails("error") and findings.fails("warning")
+    assert len(findings.at_least("error")) == 2 and len(findings.at_least("info")) == 5
+    # ordered: errors first, then infos
+    assert findings.table["severity"].tolist()[:2] == ["error", "error"]
+    assert findings.summary.startswith("2 errors, 0 warnings, 3 infos, ")
+    assert len(findings) == 5 and findings["rule"].iloc[1] == "heapstream_frame_rate"
+    data = json.loads(findings.to_json())
+    assert data["counts"] == findings.counts and len(data["findings"]) == 5
+    assert "codecs_present" in repr(findings)
+    page = findings._repr_html_()
+    assert "2 errors, 0 warnings" in page
+    assert "#ffebe9" in page and "#ddf4ff" in page  # error and info rows coloured
+    assert "rules passed" in page and "skipped" in page
+
+
+def test_findings_of_a_clean_ladder_do_not_fail() -> None:
+    variants = ladder_variants()
+    findings = qa(build(variants), sizes=sizes_for(variants))
+    assert len(findings) == 0 and findings.worst is None and findings.worst_rule is None
+    assert findings.ok and not findings.fails("info")
+    assert findings.summary == f"0 errors, 0 warnings, {len(RULES)} rules passed"
+    assert "#1a7f37" in findings._repr_html_()
+
+
+def test_uri_subjects_are_redacted() -> None:
+    text = (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        '#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=640x360,CODECS="hvc1.1.6.L93.B0"\n'
+        f"{HOST}/other/v.m3u8?token=SECRET\n"
+    )
+    findings = qa(ladder_from_text(text, {}), measure=False)
+    subjects = set(findings.table["subject"])
+    assert any("h.example/other/v.m3u8" in s for s in subjects)
+    assert not any("SECRET" in s for s in subjects)
+    assert "SECRET" not in findings.to_json()
