@@ -4,8 +4,9 @@ sandbox, profile "tiny"), driven in Debian's headless Chromium by Playwright.
 Chromium must be at /usr/bin/chromium; when it is not, tools/ensure_chromium.sh installs it
 (as root, with apt-get).  If that fails the test FAILS: it is never skipped.
 
-Screenshots are written to docs/images/inspector.png (the Embed tab, video loaded) and
-docs/images/ladder.png (the Ladder tab after fetching).
+Screenshots are written to artifacts/screenshots/inspector.png (the Embed tab, video
+loaded) and artifacts/screenshots/ladder.png (the Ladder tab after fetching); with
+HS_NOTEBOOK_UPDATE_SCREENSHOTS=1 they go to docs/images/, the README's pictures.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-IMAGES = ROOT / "docs" / "images"
+IMAGES = (
+    ROOT / "docs" / "images"
+    if os.environ.get("HS_NOTEBOOK_UPDATE_SCREENSHOTS") == "1"
+    else ROOT / "artifacts" / "screenshots"
+)
 VIDEO_READY = """() => {
   const v = document.querySelector('video');
   return v !== null && v.readyState >= 2;
