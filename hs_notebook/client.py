@@ -310,7 +310,7 @@ def _decode(content: bytes, headers: httpx.Headers) -> str:
             charset = v.strip('"')
     try:
         text = content.decode(charset, errors="replace")
-    except LookupError:
+    except (LookupError, UnicodeError):  # unknown, or e.g. "idna": no error handler
         text = content.decode("utf-8", errors="replace")
     return text.removeprefix("\ufeff")
 

@@ -155,6 +155,17 @@ class RequestRecord:
     headers: dict[str, str]
     status: int
 
+    def __repr__(self) -> str:
+        # tests need the real token in .query; a printed record must not show it
+        query = {k: ("…" if k == "token" else v) for k, v in self.query.items()}
+        headers = {
+            k: ("…" if k in ("authorization", "cookie") else v) for k, v in self.headers.items()
+        }
+        return (
+            f"RequestRecord(method={self.method!r}, path={self.path!r}, query={query!r}, "
+            f"headers={headers!r}, status={self.status})"
+        )
+
 
 @dataclass
 class _KeyRecord:
