@@ -145,8 +145,8 @@ def _load_private_pem(pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
     text = pem.strip()
     if b"-----BEGIN" not in text:
         raise InvalidSigningKey(
-            "the key is not PEM: expected a '-----BEGIN PRIVATE KEY-----' or "
-            "'-----BEGIN RSA PRIVATE KEY-----' block"
+            "the key is not PEM: expected a PKCS#8 ('PRIVATE KEY') or PKCS#1 "
+            "('RSA PRIVATE KEY') PEM block"
         )
     if b"PUBLIC KEY-----" in text or b"BEGIN CERTIFICATE" in text:
         raise InvalidSigningKey(
