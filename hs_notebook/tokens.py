@@ -19,6 +19,7 @@ import html
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -141,8 +142,22 @@ def _describe_key(key: Any) -> str:
     return f"a {type(key).__name__}"
 
 
+_PEM_BLOCK = re.compile(rb"(-----BEGIN [A-Z0-9 ]+-----)(.*?)(-----END [A-Z0-9 ]+-----)", re.S)
+
+
+def _restore_pem_lines(text: bytes) -> bytes:
+    """Put back the line breaks of a PEM pasted into a one-line field (browsers and some
+    terminals drop them); a PEM that has them is returned unchanged."""
+    m = _PEM_BLOCK.search(text)
+    if not m or b"\n" in m.group(2).strip() or b":" in m.group(2):
+        return text  # multi-line already, or PKCS#1 encryption headers we cannot rebuild
+    body = b"".join(m.group(2).split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"\n".join([m.group(1), *lines, m.group(3), b""])
+
+
 def _load_private_pem(pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
-    text = pem.strip()
+    text = _restore_pem_lines(pem.strip())
     if b"-----BEGIN" not in text:
         raise InvalidSigningKey(
             "the key is not PEM: expected a PKCS#8 ('PRIVATE KEY') or PKCS#1 "

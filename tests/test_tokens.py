@@ -912,3 +912,15 @@ def test_verify_bad_public_key() -> None:
         verify_token("a.b.c", "not a key")
     with pytest.raises(InvalidSigningKey):
         verify_token("a.b.c", 42)
+
+
+def test_a_pem_pasted_on_one_line_still_loads() -> None:
+    """Browsers and some terminals turn a pasted PEM's line breaks into spaces."""
+    key = generate_signing_key("one-line")
+    pem = key.private_key_pem()
+    for mangled in (" ".join(pem.splitlines()), pem.replace("\n", "")):
+        again = SigningKey.load("one-line", mangled)
+        assert again.public_key_pem() == key.public_key_pem()
+    # a damaged one-line PEM is still a clear InvalidSigningKey, not a crash
+    with pytest.raises(InvalidSigningKey, match="could not be parsed"):
+        SigningKey.load("one-line", " ".join(pem.splitlines())[:-60] + " -----END PRIVATE KEY-----")

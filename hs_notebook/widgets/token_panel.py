@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -38,19 +37,6 @@ ENV_BASE_URL = "HEAPSTREAM_BASE_URL"
 
 #: The TTL dropdown: label -> seconds (``0`` means "custom": the seconds field is used).
 TTL_CHOICES: dict[str, int] = {"1 hour": 3600, "24 hours": 86400, "custom": 0}
-
-_PEM_RE = re.compile(r"(-----BEGIN [A-Z ]+-----)(.*?)(-----END [A-Z ]+-----)", re.S)
-
-
-def _normalise_pem(text: str) -> str:
-    """Restore the line breaks of a PEM pasted into a one-line field (browsers drop them)."""
-    m = _PEM_RE.search(text)
-    if not m or "\n" in m.group(2).strip():
-        return text
-    head, body, tail = m.group(1), "".join(m.group(2).split()), m.group(3)
-    # encrypted PKCS#1 PEMs carry "Proc-Type:"/"DEK-Info:" headers that we cannot restore
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "\n".join([head, *lines, tail, ""])
 
 
 class TokenPanel(W.VBox):
@@ -353,7 +339,7 @@ class TokenPanel(W.VBox):
         key_id = self.key_id_field.value.strip()
         pasted = self.private_key_field.value
         if pasted.strip():
-            return SigningKey.load(key_id, _normalise_pem(pasted.strip()))
+            return SigningKey.load(key_id, pasted.strip())
         if self.signing_key is None:
             raise InvalidArgument(
                 "no signing key: paste the base64 private key the HeapStream API returned "
