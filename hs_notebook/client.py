@@ -44,6 +44,8 @@ import logging
 import os
 import random
 import re
+import select
+import ssl
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
@@ -52,6 +54,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
+import httpcore
 import httpx
 
 from hs_notebook.errors import (
@@ -272,10 +275,6 @@ class _RedactTokens(logging.Filter):
 _httpx_logger = logging.getLogger("httpx")
 if not any(getattr(f, "hs_notebook_redacts", False) for f in _httpx_logger.filters):
     _httpx_logger.addFilter(_RedactTokens())
-
-
-def _strip_fragment(url: str) -> str:
-    return url.split("#", 1)[0]
 
 
 # ------------------------------------------------------------------ responses
@@ -500,6 +499,174 @@ def _too_large(url: str, limit: int, why: str, status: int) -> FetchError:
     )
 
 
+# ------------------------------------------------------------------ transport
+
+
+def _socket_readable(sock: Any) -> bool:
+    """Whether ``sock`` has bytes (or an EOF) waiting: a poll with no wait.  A socket
+    without a descriptor counts as readable (its next read returns the EOF)."""
+    fd = sock.fileno() if sock is not None else -1
+    if fd < 0:
+        return True
+    if _POLL is None:  # pragma: no cover - Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = _POLL()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+_POLL = getattr(select, "poll", None)
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """httpcore's anyio stream, with ``get_extra_info("is_readable")`` answered from the
+    raw socket found once at connect time.
+
+    The connection pool asks every idle connection ``is_readable`` (has the server hung
+    up?) each time it assigns a request; through anyio that builds a dict of socket
+    attributes and calls ``getpeername`` every time, which made the question cost more
+    than the request itself in a busy pool.  The answer is the same poll."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return _socket_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """httpcore's anyio backend, handing out :class:`_Stream` s."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(
+            await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool with a linear request assignment that hands an HTTP/1.1
+    connection to one request at a time.
+
+    httpcore 1.0 re-examines the whole pool whenever a request arrives or finishes, and
+    for every idle connection it also builds a list of all connections (quadratic in the
+    pool size).  Worse, an idle HTTP/1.1 connection stays "available" until its request
+    starts, so requests arriving together are all handed the same one: all but one then
+    fail to start on it and go round again, each time re-examining the pool.  This does
+    the same bookkeeping in one pass (closed connections dropped; expired ones, and idle
+    ones while the pool is above its keep-alive limit, closed; each queued request given
+    the first available connection for its origin, else a new one, else one made by
+    closing an idle one), except that an HTTP/1.1 connection already handed to a request
+    is not handed to another (an HTTP/2 one, which multiplexes, still is).
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        connections = self._connections
+        keepalive = self._max_keepalive_connections
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        count = len(connections)
+        for connection in connections:
+            if connection.is_closed():
+                count -= 1
+            elif connection.has_expired() or (connection.is_idle() and count > keepalive):
+                count -= 1
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        connections[:] = kept
+        queued = [r for r in self._requests if r.is_queued()]
+        if not queued:
+            return closing
+        held = {id(r.connection) for r in self._requests if r.connection is not None}
+
+        def free(connection: httpcore.AsyncConnectionInterface) -> bool:
+            # held by a request that has not started on it yet: HTTP/1.1 cannot share
+            return id(connection) not in held or "HTTP/1.1" not in connection.info()
+
+        for pool_request in queued:
+            origin = pool_request.request.url.origin
+            chosen = None
+            for connection in connections:
+                if (
+                    connection.can_handle_request(origin)
+                    and connection.is_available()
+                    and free(connection)
+                ):
+                    chosen = connection
+                    break
+            if chosen is None:
+                if len(connections) >= self._max_connections:
+                    idle = next((c for c in connections if c.is_idle() and id(c) not in held), None)
+                    if idle is None:
+                        continue  # wait for a connection to come free
+                    connections.remove(idle)
+                    closing.append(idle)
+                chosen = self.create_connection(origin)
+                connections.append(chosen)
+            pool_request.assign_to_connection(chosen)
+            held.add(id(chosen))
+        return closing
+
+
+def _transport(http2: bool, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over :class:`_Pool` and :class:`_Backend` (same settings as
+    httpx's own: TLS verified with the default context and ``SSL_CERT_FILE`` honoured).
+
+    Falls back to httpx's stock pool if this httpx/httpcore lays its transport out
+    differently (the tests check which one is in use)."""
+    transport = httpx.AsyncHTTPTransport(http2=http2, limits=limits)
+    stock = getattr(transport, "_pool", None)
+    if type(stock) is httpcore.AsyncConnectionPool and hasattr(stock, "_ssl_context"):
+        transport._pool = _Pool(
+            ssl_context=stock._ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=http2,
+            network_backend=_Backend(),
+        )
+    return transport
+
+
 # ------------------------------------------------------------------ async client
 
 
@@ -553,14 +720,16 @@ class AsyncClient:
         self.max_connections = max_connections
         all_headers = {"User-Agent": _user_agent()}
         all_headers.update(headers or {})
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.AsyncClient(
             http2=http2,
             timeout=self.timeout,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
+            limits=limits,
             headers=all_headers,
             follow_redirects=False,
+            transport=_transport(http2, limits),
         )
 
     # lifecycle ------------------------------------------------------------------------
@@ -594,14 +763,20 @@ class AsyncClient:
         method: str,
         url: str,
         headers: Mapping[str, str] | None,
+        parsed: httpx.URL | None = None,
     ) -> tuple[httpx.Response, str]:
-        """Send one request following redirects by hand; returns (response, final url)."""
-        token = token_of(url)
-        home = origin_of(url)
+        """Send one request following redirects by hand; returns (response, final url).
+
+        ``parsed`` is ``url`` already parsed (a long token URL costs more to parse than
+        the rest of a request's bookkeeping, so it is parsed once per request)."""
+        first = parsed if parsed is not None else _parse(url)
+        token = first.params.get("token") or None
+        home = origin_of(first)
         current = url
+        target: httpx.URL = first.copy_with(fragment=None) if first.fragment else first
         for _hop in range(MAX_REDIRECTS + 1):
-            request = self._http.build_request(method, _strip_fragment(current), headers=headers)
-            if origin_of(current) != home:
+            request = self._http.build_request(method, target, headers=headers)
+            if _hop and origin_of(target) != home:
                 for name in _CROSS_ORIGIN_UNSAFE_HEADERS:
                     request.headers.pop(name, None)
             try:
@@ -620,20 +795,24 @@ class AsyncClient:
                 method = "GET"
             try:
                 current = redirect_url(current, location, token=token, token_origin=home)
-                _request_url(current)
+                target = _request_url(current)
             except InvalidArgument as exc:
                 raise _bad_redirect(method, current, str(exc)) from None
+            if target.fragment:
+                target = target.copy_with(fragment=None)
         raise FetchError(
             f"too many redirects (more than {MAX_REDIRECTS}) starting from {redact(url)}; "
             f"last hop to {redact(current)}",
             url=redact(url),
         )
 
-    async def _refusal_body(self, url: str, headers: Mapping[str, str] | None) -> bytes:
+    async def _refusal_body(
+        self, url: str, headers: Mapping[str, str] | None, parsed: httpx.URL | None = None
+    ) -> bytes:
         """A HEAD refusal has no body: ask with GET for the origin's reason (the body is
         read only if the GET is refused too)."""
         try:
-            probe, _ = await self._open("GET", url, headers)
+            probe, _ = await self._open("GET", url, headers, parsed)
         except (httpx.HTTPError, HeapStreamError):
             return b""
         try:
@@ -663,13 +842,13 @@ class AsyncClient:
         url = str(url)
         if not url.startswith(("http://", "https://")):
             raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
-        _request_url(url)
+        parsed = _request_url(url)
         attempt = 0
         while True:
             response: httpx.Response | None = None
             final = url
             try:
-                response, final = await self._open(method, url, headers)
+                response, final = await self._open(method, url, headers, parsed)
                 status = response.status_code
                 retryable = status in _RETRY_STATUSES and status not in allow_status
                 if retryable and attempt < self.retries:
@@ -684,7 +863,7 @@ class AsyncClient:
                     except httpx.HTTPError:
                         body = b""
                     if method == "HEAD" and status in (401, 403):
-                        body = await self._refusal_body(url, headers)
+                        body = await self._refusal_body(url, headers, parsed)
                     err = status_error(status, final, body, response.headers)
                     if status in _RETRY_STATUSES:
                         raise FetchError(

@@ -647,11 +647,17 @@ def _channel_count(channels: str | None) -> int | None:
 
 
 def _strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    """A ``string`` array (missing = <NA>) from str/None values, built through Arrow."""
+    """A ``string`` array (missing = <NA>) from str/None values, built through Arrow.
+
+    With pandas' default (Arrow) string storage the Arrow array is wrapped as it is,
+    which is several times cheaper than ``pd.array`` on the small columns of a ladder."""
     try:
         arrow = pa.array(values, type=pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pd.array(values, dtype="string")
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow":
+        return pd.arrays.ArrowStringArray(arrow, dtype=dtype)
     return pd.array(arrow, dtype="string")
 
 
@@ -691,7 +697,17 @@ def renditions_table(master_text: str, base_uri: str | None = None) -> pd.DataFr
     Raises:
         PlaylistError: see :func:`parse_master`.
     """
-    playlist = parse_master(master_text, base_uri)
+    return _renditions_from(parse_master(master_text, base_uri), base_uri)
+
+
+def _renditions_from(playlist: m3u8.M3U8, base_uri: str | None) -> pd.DataFrame:
+    """:func:`renditions_table` of an already parsed master playlist."""
+    return _frame(_renditions_arrays(_renditions_columns(playlist, base_uri)), "renditions")
+
+
+def _renditions_columns(playlist: m3u8.M3U8, base_uri: str | None) -> dict[str, list[Any]]:
+    """The columns of :func:`renditions_table` as lists of plain Python values (``None``
+    for missing), before they become typed arrays."""
     resolve = _resolver(base_uri)
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS["renditions"]}
     for order, variant in enumerate(playlist.playlists):
@@ -719,6 +735,11 @@ def renditions_table(master_text: str, base_uri: str | None = None) -> pd.DataFr
         )
         for column, value in zip(cols.values(), row, strict=True):
             column.append(value)
+    return cols
+
+
+def _renditions_arrays(cols: dict[str, list[Any]]) -> dict[str, Any]:
+    """:func:`_renditions_columns` as the typed arrays of :func:`renditions_table`."""
     out: dict[str, Any] = {}
     for name, values in cols.items():
         if name == "order":
@@ -729,7 +750,7 @@ def renditions_table(master_text: str, base_uri: str | None = None) -> pd.DataFr
             out[name] = pd.array(values, dtype="Float64")
         else:
             out[name] = _strings(values)
-    return _frame(out, "renditions")
+    return out
 
 
 def _media_rows(playlist: m3u8.M3U8, types: tuple[str, ...]) -> list[Any]:
@@ -747,26 +768,50 @@ def text_tracks_table(master_text: str, base_uri: str | None = None) -> pd.DataF
     Raises:
         PlaylistError: see :func:`parse_master`.
     """
-    playlist = parse_master(master_text, base_uri)
+    return _text_tracks_from(parse_master(master_text, base_uri), base_uri)
+
+
+def _text_tracks_from(playlist: m3u8.M3U8, base_uri: str | None) -> pd.DataFrame:
+    """:func:`text_tracks_table` of an already parsed master playlist."""
+    return _frame(_text_tracks_arrays(_text_tracks_columns(playlist, base_uri)), "text_tracks")
+
+
+_TEXT_TRACK_BOOLS = ("default", "autoselect", "forced")
+
+
+def _text_tracks_columns(playlist: m3u8.M3U8, base_uri: str | None) -> dict[str, list[Any]]:
+    """The columns of :func:`text_tracks_table` as lists of plain Python values."""
     resolve = _resolver(base_uri)
     media = _media_rows(playlist, ("SUBTITLES", "CLOSED-CAPTIONS"))
     uris = [resolve(m.uri) for m in media]
-    out: dict[str, Any] = {
-        "order": np.arange(len(media), dtype=np.int64),
-        "type": _strings([m.type.strip().upper() for m in media]),
-        "text_track_id": _strings([_path_ids(u, _MPLT_RE) for u in uris]),
-        "group_id": _strings([m.group_id for m in media]),
-        "language": _strings([m.language for m in media]),
-        "assoc_language": _strings([m.assoc_language for m in media]),
-        "name": _strings([m.name for m in media]),
-        "default": np.array([_yes(m.default) for m in media], dtype=bool),
-        "autoselect": np.array([_yes(m.autoselect) for m in media], dtype=bool),
-        "forced": np.array([_yes(m.forced) for m in media], dtype=bool),
-        "instream_id": _strings([m.instream_id for m in media]),
-        "characteristics": _strings([m.characteristics for m in media]),
-        "uri": _strings(uris),
+    return {
+        "order": list(range(len(media))),
+        "type": [m.type.strip().upper() for m in media],
+        "text_track_id": [_path_ids(u, _MPLT_RE) for u in uris],
+        "group_id": [m.group_id for m in media],
+        "language": [m.language for m in media],
+        "assoc_language": [m.assoc_language for m in media],
+        "name": [m.name for m in media],
+        "default": [_yes(m.default) for m in media],
+        "autoselect": [_yes(m.autoselect) for m in media],
+        "forced": [_yes(m.forced) for m in media],
+        "instream_id": [m.instream_id for m in media],
+        "characteristics": [m.characteristics for m in media],
+        "uri": uris,
     }
-    return _frame(out, "text_tracks")
+
+
+def _text_tracks_arrays(cols: dict[str, list[Any]]) -> dict[str, Any]:
+    """:func:`_text_tracks_columns` as the typed arrays of :func:`text_tracks_table`."""
+    out: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name == "order":
+            out[name] = np.asarray(values, dtype=np.int64)
+        elif name in _TEXT_TRACK_BOOLS:
+            out[name] = np.array(values, dtype=bool)
+        else:
+            out[name] = _strings(values)
+    return out
 
 
 @_documents("audio")
@@ -780,7 +825,11 @@ def audio_table(master_text: str, base_uri: str | None = None) -> pd.DataFrame:
     Raises:
         PlaylistError: see :func:`parse_master`.
     """
-    playlist = parse_master(master_text, base_uri)
+    return _audio_from(parse_master(master_text, base_uri), base_uri)
+
+
+def _audio_from(playlist: m3u8.M3U8, base_uri: str | None) -> pd.DataFrame:
+    """:func:`audio_table` of an already parsed master playlist."""
     resolve = _resolver(base_uri)
     media = _media_rows(playlist, ("AUDIO",))
     out: dict[str, Any] = {
@@ -810,7 +859,11 @@ def iframe_table(master_text: str, base_uri: str | None = None) -> pd.DataFrame:
     Raises:
         PlaylistError: see :func:`parse_master`.
     """
-    playlist = parse_master(master_text, base_uri)
+    return _iframes_from(parse_master(master_text, base_uri), base_uri)
+
+
+def _iframes_from(playlist: m3u8.M3U8, base_uri: str | None) -> pd.DataFrame:
+    """:func:`iframe_table` of an already parsed master playlist."""
     resolve = _resolver(base_uri)
     streams = list(playlist.iframe_playlists)
     infos = [s.iframe_stream_info for s in streams]
@@ -838,7 +891,11 @@ def master_playlist_info(master_text: str) -> MasterPlaylistInfo:
     Raises:
         PlaylistError: see :func:`parse_master`.
     """
-    playlist, scan = _parse(master_text, None, "master")
+    return _master_info(*_parse(master_text, None, "master"))
+
+
+def _master_info(playlist: m3u8.M3U8, scan: _Scan) -> MasterPlaylistInfo:
+    """:func:`master_playlist_info` of an already parsed master playlist."""
     types = [(m.type or "").strip().upper() for m in playlist.media]
     return MasterPlaylistInfo(
         version=playlist.version,
@@ -925,6 +982,35 @@ def media_playlist_info(media_text: str) -> MediaPlaylistInfo:
     playlist, scan = _parse(media_text, None, "media")
     segments = _complete_segments(playlist)
     return _media_info(playlist, scan, len(segments), _durations(segments, scan)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _MediaFacts:
+    """What a ladder and its QA need of a media playlist, without its segments table:
+    the playlist-level facts, the EXTINF durations and two segment-level counts."""
+
+    info: MediaPlaylistInfo
+    durations: np.ndarray  # float seconds, one per complete segment
+    byteranges: bool  # some segment has EXT-X-BYTERANGE
+    discontinuities: int  # EXT-X-DISCONTINUITY tags before segments
+
+
+def _media_facts(media_text: str, base_uri: str | None = None) -> _MediaFacts:
+    """Parse and validate a media playlist as :func:`segments_table` does (the same
+    :class:`PlaylistError` for the same text), returning :class:`_MediaFacts`."""
+    playlist, scan = _parse(media_text, base_uri, "media")
+    segments = _complete_segments(playlist)
+    durations, total = _durations(segments, scan)
+    byteranges = False
+    if "EXT-X-BYTERANGE" in scan.tags:
+        lengths, _ = _byteranges(segments, scan.lines)  # raises what segments_table raises
+        byteranges = any(length is not None for length in lengths)
+    return _MediaFacts(
+        info=_media_info(playlist, scan, len(segments), total),
+        durations=np.asarray(durations, dtype=np.float64),
+        byteranges=byteranges,
+        discontinuities=sum(1 for seg in segments if seg.discontinuity),
+    )
 
 
 @_documents("segments")

@@ -22,7 +22,7 @@ import functools
 import html
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -46,14 +46,22 @@ from hs_notebook.errors import (
     PlaylistError,
 )
 from hs_notebook.hls import (
-    audio_table,
-    iframe_table,
+    MasterPlaylistInfo,
+    _audio_from,
+    _iframes_from,
+    _master_info,
+    _media_facts,
+    _MediaFacts,
+    _parse,
+    _renditions_arrays,
+    _renditions_columns,
+    _text_tracks_columns,
+    _text_tracks_from,
     renditions_table,
     segments_table,
-    text_tracks_table,
 )
 from hs_notebook.tokens import SigningKey, Token, inspect_token
-from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
+from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url, redact_token
 from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
@@ -68,6 +76,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Most variant (preset) playlists of one ladder fetched at once: a huge ladder must not
+#: queue more requests than a connection pool serves before its pool timeout.
+VARIANT_CONCURRENCY = 8
 
 #: Columns this module adds to (or builds beside) the tables of :mod:`hs_notebook.hls`.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -170,6 +182,17 @@ def _with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri")
 # ------------------------------------------------------------------ helpers
 
 
+def _shown(value: Any) -> Any:
+    """``value`` as it may appear in a message: a string with the value of any ``token``
+    parameter replaced by ``…`` (:func:`hs_notebook.urls.redact_token`); else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return redact_token(value)
+    except ValueError:  # not parseable as a URL: redact the token=... text itself
+        return redact(value)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
@@ -205,20 +228,20 @@ async def _gather(coros: Sequence[Coroutine[Any, Any, T]], limit: int | None = N
         raise
 
 
-def _media_facts(segments: pd.DataFrame) -> dict[str, Any]:
-    attrs = segments.attrs
-    durations = segments["duration"].to_numpy(dtype=np.float64)
+def _facts_row(facts: _MediaFacts) -> dict[str, Any]:
+    """The ``COLUMNS["renditions"]`` facts of one media playlist (no segments table)."""
+    info, durations = facts.info, facts.durations
     return {
-        "segment_count": len(segments),
-        "duration": float(attrs.get("total_duration", math.fsum(durations))),
-        "target_duration": attrs.get("target_duration"),
+        "segment_count": info.segment_count,
+        "duration": float(info.total_duration),
+        "target_duration": info.target_duration,
         "max_segment_duration": float(durations.max()) if len(durations) else None,
         "mean_segment_duration": float(durations.mean()) if len(durations) else None,
-        "playlist_type": attrs.get("playlist_type"),
-        "endlist": attrs.get("endlist"),
-        "media_sequence": attrs.get("media_sequence"),
-        "version": attrs.get("version"),
-        "independent_segments": attrs.get("independent_segments"),
+        "playlist_type": info.playlist_type,
+        "endlist": info.endlist,
+        "media_sequence": info.media_sequence,
+        "version": info.version,
+        "independent_segments": info.independent_segments,
     }
 
 
@@ -237,21 +260,76 @@ _FACT_DTYPES = {
 
 
 class _Media:
-    """One fetched (or given) media playlist: its text, the URL it resolves against, and
-    its segments table (built once)."""
+    """One fetched (or given) media playlist: its text, the URL it resolves against, its
+    facts (parsed and validated at once), and its segments table (built on first use)."""
 
-    __slots__ = ("base_url", "key", "segments", "text")
+    __slots__ = ("_segments", "base_url", "facts", "key", "text")
 
     def __init__(self, key: str, text: str, base_url: str | None) -> None:
         self.key = key
         self.text = text
         self.base_url = base_url
+        self._segments: pd.DataFrame | None = None
         try:
-            table = segments_table(text, base_uri=base_url)
+            self.facts = _media_facts(text, base_url)
         except PlaylistError as exc:
-            where = f" ({redact(base_url)})" if base_url else ""
-            raise PlaylistError(f"the media playlist of {key}{where}: {exc}") from exc
-        self.segments = _with_uris(table, base_url)
+            raise self._error(exc) from exc
+
+    def _error(self, exc: PlaylistError) -> PlaylistError:
+        where = f" ({redact(self.base_url)})" if self.base_url else ""
+        return PlaylistError(f"the media playlist of {_shown(self.key)}{where}: {exc}")
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """:func:`hs_notebook.hls.segments_table` with effective URIs (built once)."""
+        if self._segments is None:
+            try:
+                table = segments_table(self.text, base_uri=self.base_url)
+            except PlaylistError as exc:  # pragma: no cover - validated in __init__
+                raise self._error(exc) from exc
+            self._segments = _with_uris(table, self.base_url)
+        return self._segments
+
+
+class _Master:
+    """A master playlist parsed once: the m3u8 model, its scan, and the renditions
+    columns as plain lists with effective URIs (what the ladder's tables, the variant
+    fetches and QA are all made from)."""
+
+    __slots__ = ("base_url", "playlist", "renditions", "scan")
+
+    def __init__(self, text: str, base_url: str | None) -> None:
+        self.base_url = base_url
+        self.playlist, self.scan = _parse(text, base_url, "master")
+        self.renditions = _renditions_columns(self.playlist, base_url)
+        self.renditions["uri"] = propagate_tokens(base_url, self.renditions["uri"])
+
+    def keys(self) -> list[str | None]:
+        """The media key of each variant (preset id, else URI, else ``None``)."""
+        return _keys(self.renditions["preset_id"], self.renditions["uri"])
+
+
+def _keys(preset_ids: Sequence[Any], uris: Sequence[Any]) -> list[str | None]:
+    keys: list[str | None] = []
+    for pid, uri in zip(preset_ids, uris, strict=True):
+        if not _missing(pid):
+            keys.append(str(pid))
+        elif not _missing(uri):
+            keys.append(str(uri))
+        else:
+            keys.append(None)
+    return keys
+
+
+class _QAFacts(NamedTuple):
+    """What :mod:`hs_notebook.qa` reads of a ladder, as plain Python data (the same values
+    its tables are made from)."""
+
+    renditions: dict[str, list[Any]]  # hls renditions columns (URIs effective)
+    text_tracks: dict[str, list[Any]]  # hls text_tracks columns
+    iframe_count: int
+    master: MasterPlaylistInfo
+    playlists: dict[str, _MediaFacts]  # by media key, in ladder order
 
 
 # ------------------------------------------------------------------ the Ladder
@@ -269,6 +347,10 @@ class Ladder:
     - ``text_tracks``, ``audio``, ``iframes``: the other master tables.
     - ``master_text``, ``media_texts`` (``{preset_id or variant URI: text}``).
     - ``token``: the :class:`~hs_notebook.tokens.Token` (``None`` for public videos).
+
+    Every playlist is parsed and validated when the ladder is built (a malformed one
+    raises then); the tables are laid out on first access and kept, so an audit that only
+    needs the facts never pays for DataFrames it does not show.
     """
 
     def __init__(
@@ -283,6 +365,7 @@ class Ladder:
         aclient: AsyncClient | None = None,
         fetchable: bool = True,
         variants: pd.DataFrame | None = None,
+        parsed: _Master | None = None,
     ) -> None:
         self.master_url = master_url
         self.master_text = master_text
@@ -295,38 +378,104 @@ class Ladder:
         self._sizes: dict[str, pd.Series] = {}
         self._sprites: dict[str, bytes] = {}
         self._storyboard_urls: dict[str, str] = {}
-        self.text_tracks = _with_uris(text_tracks_table(master_text, base_uri=base_url), base_url)
-        self.audio = _with_uris(audio_table(master_text, base_uri=base_url), base_url)
-        self.iframes = _with_uris(iframe_table(master_text, base_uri=base_url), base_url)
-        if variants is None:
-            variants = _with_uris(renditions_table(master_text, base_uri=base_url), base_url)
-        self.renditions = self._renditions(variants)
+        self._master = parsed if parsed is not None else _Master(master_text, base_url)
+        self._master_info: MasterPlaylistInfo = _master_info(
+            self._master.playlist, self._master.scan
+        )
+        # tables are built on first use (an audit of thousands of videos only needs the
+        # facts); one assigned or handed out may be edited, so QA then reads the table
+        self._tables: dict[str, pd.DataFrame] = {}
+        if variants is not None:
+            self._tables["renditions"] = self._renditions(variants)
+
+    # tables --------------------------------------------------------------------------
+    def _table(self, name: str) -> pd.DataFrame:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self._build(name)
+        return table
+
+    def _build(self, name: str) -> pd.DataFrame:
+        master, base = self._master, self._base
+        if name == "renditions":
+            arrays = _renditions_arrays(master.renditions)
+            arrays.update(self._fact_arrays(master.keys()))
+            return pd.DataFrame(arrays, copy=False)
+        if name == "text_tracks":
+            return _with_uris(_text_tracks_from(master.playlist, base), base)
+        if name == "audio":
+            return _with_uris(_audio_from(master.playlist, base), base)
+        return _with_uris(_iframes_from(master.playlist, base), base)
+
+    @property
+    def renditions(self) -> pd.DataFrame:
+        """:func:`hs_notebook.hls.renditions_table` (URIs effective) plus the per-preset
+        facts of ``COLUMNS["renditions"]``."""
+        return self._table("renditions")
+
+    @renditions.setter
+    def renditions(self, table: pd.DataFrame) -> None:
+        self._tables["renditions"] = table
+
+    @property
+    def text_tracks(self) -> pd.DataFrame:
+        """:func:`hs_notebook.hls.text_tracks_table` (URIs effective)."""
+        return self._table("text_tracks")
+
+    @text_tracks.setter
+    def text_tracks(self, table: pd.DataFrame) -> None:
+        self._tables["text_tracks"] = table
+
+    @property
+    def audio(self) -> pd.DataFrame:
+        """:func:`hs_notebook.hls.audio_table` (URIs effective)."""
+        return self._table("audio")
+
+    @audio.setter
+    def audio(self, table: pd.DataFrame) -> None:
+        self._tables["audio"] = table
+
+    @property
+    def iframes(self) -> pd.DataFrame:
+        """:func:`hs_notebook.hls.iframe_table` (URIs effective)."""
+        return self._table("iframes")
+
+    @iframes.setter
+    def iframes(self, table: pd.DataFrame) -> None:
+        self._tables["iframes"] = table
+
+    def _qa_facts(self) -> _QAFacts | None:
+        """The plain data QA reads, or ``None`` once a table it reads (renditions, text
+        tracks, I-frames) was handed out or assigned: it may have been edited since, and
+        QA then reads the table itself."""
+        if {"renditions", "text_tracks", "iframes"} & self._tables.keys():
+            return None
+        master = self._master
+        return _QAFacts(
+            renditions=master.renditions,
+            text_tracks=_text_tracks_columns(master.playlist, self._base),
+            iframe_count=len(master.playlist.iframe_playlists),
+            master=self._master_info,
+            playlists={k: m.facts for k, m in self._media.items()},
+        )
 
     # construction --------------------------------------------------------------------
-    def _renditions(self, table: pd.DataFrame) -> pd.DataFrame:
+    def _fact_arrays(self, keys: Sequence[str | None]) -> dict[str, Any]:
         facts: dict[str, list[Any]] = {name: [] for name in _FACT_DTYPES}
-        for key in self._row_keys(table):
+        for key in keys:
             media = self._media.get(key) if key is not None else None
-            row = _media_facts(media.segments) if media is not None else {}
+            row = _facts_row(media.facts) if media is not None else {}
             for name in _FACT_DTYPES:
                 facts[name].append(row.get(name))
-        extra = pd.DataFrame(
-            {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()},
-            index=table.index,
-        )
+        return {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()}
+
+    def _renditions(self, table: pd.DataFrame) -> pd.DataFrame:
+        extra = pd.DataFrame(self._fact_arrays(self._row_keys(table)), index=table.index)
         return pd.concat([table, extra], axis=1)
 
     @staticmethod
     def _row_keys(table: pd.DataFrame) -> list[str | None]:
-        keys: list[str | None] = []
-        for pid, uri in zip(table["preset_id"].tolist(), table["uri"].tolist(), strict=True):
-            if not _missing(pid):
-                keys.append(str(pid))
-            elif not _missing(uri):
-                keys.append(str(uri))
-            else:
-                keys.append(None)
-        return keys
+        return _keys(table["preset_id"].tolist(), table["uri"].tolist())
 
     # plain data ----------------------------------------------------------------------
     @property
@@ -344,13 +493,22 @@ class Ladder:
             preset_id = str(preset_id)
         if preset_id in self._media:
             return preset_id
-        rows = self.renditions[self.renditions["uri"] == preset_id]
-        for key in self._row_keys(rows):
+        if "renditions" in self._tables:
+            rows = self.renditions[self.renditions["uri"] == preset_id]
+            keys = self._row_keys(rows)
+        else:
+            cols = self._master.renditions
+            keys = [
+                key
+                for key, uri in zip(self._master.keys(), cols["uri"], strict=True)
+                if uri == preset_id
+            ]
+        for key in keys:
             if key in self._media:
                 return key
-        known = ", ".join(self._media) or "none"
+        known = ", ".join(_shown(k) for k in self._media) or "none"
         raise InvalidArgument(
-            f"no preset {preset_id!r} in this ladder (known: {known}); pass a value of "
+            f"no preset {_shown(preset_id)!r} in this ladder (known: {known}); pass a value of "
             "ladder.renditions.preset_id"
         )
 
@@ -438,13 +596,14 @@ class Ladder:
 
     def _sprite_url(self, image_uri: str) -> str:
         if not isinstance(image_uri, str) or not image_uri:
-            raise InvalidArgument(f"image_uri must be a URL string, got {image_uri!r}")
+            raise InvalidArgument(f"image_uri must be a URL string, got {_shown(image_uri)!r}")
         if image_uri.startswith(("http://", "https://")):
             return image_uri.split("#", 1)[0]
         parent = next(reversed(self._storyboard_urls.values()), None)
         if parent is None:
             raise InvalidArgument(
-                f"{image_uri!r} is relative; fetch the storyboard first (ladder.storyboard(id)) "
+                f"{_shown(image_uri)!r} is relative; fetch the storyboard first "
+                "(ladder.storyboard(id)) "
                 "or pass the absolute image_uri from its table"
             )
         return child_url(parent, image_uri).split("#", 1)[0]
@@ -555,7 +714,8 @@ class Ladder:
         for _, _, uri, _, _ in jobs:
             if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
                 raise HeapStreamError(
-                    f"segment URI {uri!r} is not absolute; cannot measure it (the playlist was "
+                    f"segment URI {_shown(uri)!r} is not absolute; cannot measure it (the "
+                    "playlist was "
                     "given without a base URL)"
                 )
 
@@ -688,37 +848,41 @@ class Ladder:
 # ------------------------------------------------------------------ building ladders
 
 
-def _variant_urls(master_text: str, base_url: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The renditions table (URIs effective) and ``{key: effective URL}`` of the distinct
-    variant playlists, in ladder order."""
-    table = _with_uris(renditions_table(master_text, base_uri=base_url), base_url)
+def _variant_urls(master: _Master) -> dict[str, str]:
+    """``{key: effective URL}`` of the distinct variant playlists, in ladder order."""
     out: dict[str, str] = {}
-    for key, uri in zip(Ladder._row_keys(table), table["uri"].tolist(), strict=True):
+    for key, uri in zip(master.keys(), master.renditions["uri"], strict=True):
         if key is not None and key not in out and isinstance(uri, str):
             out[key] = uri
-    return table, out
+    return out
 
 
 async def _inspect_with(ac: AsyncClient, master_url: str) -> dict[str, Any]:
     """Fetch the master, then every variant concurrently: the keyword arguments of a
     fetchable :class:`Ladder` (but the client)."""
     master = await ac.fetch(master_url, expect="playlist")
-    table, variants = _variant_urls(master.text, master.final_url)
+    master_text = master.text
+    parsed = _Master(master_text, master.final_url)
+    variants = _variant_urls(parsed)
     for key, url in variants.items():
         if not url.startswith(("http://", "https://")):
-            raise PlaylistError(f"variant {key!r} has a URI that cannot be fetched: {url!r}")
-    fetched = await _gather([ac.fetch(u, expect="playlist") for u in variants.values()])
+            raise PlaylistError(
+                f"variant {_shown(key)!r} has a URI that cannot be fetched: {_shown(url)!r}"
+            )
+    fetched = await _gather(
+        [ac.fetch(u, expect="playlist") for u in variants.values()], limit=VARIANT_CONCURRENCY
+    )
     media = {
         key: _Media(key, got.text, got.final_url)
         for key, got in zip(variants, fetched, strict=True)
     }
     return {
         "master_url": master_url,
-        "master_text": master.text,
+        "master_text": master_text,
         "media": media,
         "base_url": master.final_url,
         "token": _as_token(token_of(master_url)),
-        "variants": table,
+        "parsed": parsed,
     }
 
 
@@ -839,9 +1003,9 @@ def ladder_from_text(
     for k, v in given.items():
         if not isinstance(v, str):
             raise InvalidArgument(f"media[{k!r}] must be playlist text, got {type(v).__name__}")
-    resolved = _with_uris(renditions_table(master_text, base_uri=base_uri), base_uri)
-    keys = Ladder._row_keys(resolved)
-    uris = resolved["uri"].tolist()
+    parsed = _Master(master_text, base_uri)
+    keys = parsed.keys()
+    uris = list(parsed.renditions["uri"])
     # the URIs as written, only needed when a media key is neither a preset id nor resolved
     if base_uri and not set(given) <= set(keys) | set(uris):
         raw_uris = renditions_table(master_text)["uri"].tolist()
@@ -864,7 +1028,8 @@ def ladder_from_text(
     unknown = [k for k in given if k not in used]
     if unknown:
         raise InvalidArgument(
-            f"media keys {unknown!r} match no variant of the master playlist; use the preset "
+            f"media keys {[_shown(k) for k in unknown]!r} match no variant of the master "
+            "playlist; use the preset "
             "ids of renditions_table(master_text).preset_id or the variant URIs"
         )
     return Ladder(
@@ -874,5 +1039,5 @@ def ladder_from_text(
         base_url=base_uri,
         token=_as_token(token_of(base_uri)) if base_uri else None,
         fetchable=False,
-        variants=resolved,
+        parsed=parsed,
     )

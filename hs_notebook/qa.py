@@ -278,7 +278,9 @@ _INFO_FIELDS = tuple(f.name for f in fields(MediaPlaylistInfo))
 
 def _check_ladder(ladder: Any) -> None:
     needed = ("master_text", "media_texts", "renditions", "text_tracks", "iframes", "segments")
-    missing = [name for name in needed if not hasattr(ladder, name)]
+    # looked up on the class first: a Ladder builds its tables on first access
+    kind = type(ladder)
+    missing = [name for name in needed if not (hasattr(kind, name) or hasattr(ladder, name))]
     if missing:
         raise InvalidArgument(
             f"qa() needs a Ladder (from inspect(), inspect_url() or ladder_from_text()), got "
@@ -286,7 +288,88 @@ def _check_ladder(ladder: Any) -> None:
         )
 
 
+def _variants_from(cols: Mapping[str, list[Any]], n: int) -> list[_Variant]:
+    """:func:`_variants` from plain columns (``None`` for missing values)."""
+    out: list[_Variant] = []
+    for i in range(n):
+        order = cols["order"][i]
+        order = int(order) if order is not None else i
+        preset, uri = cols["preset_id"][i], cols["uri"][i]
+        key = str(preset) if preset is not None else (str(uri) if uri is not None else None)
+        fr = cols["frame_rate"][i]
+        out.append(
+            _Variant(
+                order=order,
+                key=key,
+                subject=_subject_of(key, order),
+                bandwidth=cols["bandwidth"][i],
+                average_bandwidth=cols["average_bandwidth"][i],
+                width=cols["width"][i],
+                height=cols["height"][i],
+                frame_rate=float(fr) if fr is not None else None,
+                codecs=cols["codecs"][i],
+                video_codec=cols["video_codec"][i],
+            )
+        )
+    return out
+
+
+def _subtitles_from(cols: Mapping[str, list[Any]]) -> list[_Subtitle]:
+    """:func:`_subtitle_rows` from plain columns."""
+    out = []
+    for order, kind, ident, language, name, autoselect in zip(
+        cols["order"],
+        cols["type"],
+        cols["text_track_id"],
+        cols["language"],
+        cols["name"],
+        cols["autoselect"],
+        strict=True,
+    ):
+        if str(kind or "").upper() != "SUBTITLES":
+            continue
+        subject = str(ident or name or f"subtitles {order}")
+        out.append(_Subtitle(subject, language, name, bool(autoselect)))
+    return out
+
+
+def _plain_view(ladder: Any, facts: Any, sizes: pd.DataFrame | None) -> _View:
+    """The view from a ladder's plain facts (``Ladder._qa_facts()``): the same values its
+    tables are made from, without building or reading DataFrames."""
+    cols = facts.renditions
+    variants = _variants_from(
+        {k: [_value(x) for x in v] for k, v in cols.items()}, len(cols["order"])
+    )
+    subjects = {v.key: v.subject for v in variants if v.key is not None}
+    playlists: dict[str, _Playlist] = {}
+    for key, text in ladder.media_texts.items():
+        media = facts.playlists[key]
+        playlists[key] = _Playlist(
+            key=key,
+            subject=subjects.get(key, _subject_of(key, 0)),
+            text=text,
+            info=media.info,
+            durations=media.durations,
+            byteranges=media.byteranges,
+            discontinuities=media.discontinuities,
+        )
+    tracks = facts.text_tracks
+    return _View(
+        master=facts.master,
+        variants=variants,
+        playlists=playlists,
+        subtitles=_subtitles_from(tracks),
+        iframe_count=facts.iframe_count,
+        instream_ids=[str(x) for x in tracks["instream_id"] if x is not None],
+        measured=_measured_bitrates(sizes) if sizes is not None else {},
+    )
+
+
 def _build_view(ladder: Any, sizes: pd.DataFrame | None) -> _View:
+    plain = getattr(ladder, "_qa_facts", None)
+    facts = plain() if callable(plain) else None
+    if facts is not None:
+        return _plain_view(ladder, facts, sizes)
     variants = _variants(ladder.renditions)
     subjects = {v.key: v.subject for v in variants if v.key is not None}
     playlists: dict[str, _Playlist] = {}
