@@ -66,6 +66,7 @@ from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
     "COLUMNS",
+    "RENDITION_DISPLAY_COLUMNS",
     "Ladder",
     "inspect",
     "inspect_async",
@@ -74,6 +75,23 @@ __all__ = [
     "ladder_from_text",
     "propagate_tokens",
 ]
+
+#: The renditions columns shown in displays (the notebook repr and the ladder widget).
+RENDITION_DISPLAY_COLUMNS: tuple[str, ...] = (
+    "preset_id",
+    "width",
+    "height",
+    "bandwidth",
+    "average_bandwidth",
+    "frame_rate",
+    "codecs",
+    "segment_count",
+    "duration",
+    "target_duration",
+    "max_segment_duration",
+    "playlist_type",
+    "uri",
+)
 
 T = TypeVar("T")
 
@@ -809,25 +827,7 @@ class Ladder:
             if self.master_url
             else "<div><i>built from text</i></div>"
         )
-        shown = [
-            c
-            for c in (
-                "preset_id",
-                "width",
-                "height",
-                "bandwidth",
-                "average_bandwidth",
-                "frame_rate",
-                "codecs",
-                "segment_count",
-                "duration",
-                "target_duration",
-                "max_segment_duration",
-                "playlist_type",
-                "uri",
-            )
-            if c in self.renditions.columns
-        ]
+        shown = [c for c in RENDITION_DISPLAY_COLUMNS if c in self.renditions.columns]
         table = self._redacted(self.renditions)[shown].to_html(index=False, na_rep="—")
         tracks = ""
         if not self.text_tracks.empty:

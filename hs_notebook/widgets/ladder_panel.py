@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import HeapStreamError, TokenRejected
+from hs_notebook.ladder import RENDITION_DISPLAY_COLUMNS
 from hs_notebook.widgets._common import error_html, figure_png, info_html, table_html
 from hs_notebook.widgets.token_panel import TokenPanel
 
@@ -29,21 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LadderPanel", "ladder_figure", "segments_figure"]
 
-_RENDITION_COLUMNS = (
-    "preset_id",
-    "width",
-    "height",
-    "bandwidth",
-    "average_bandwidth",
-    "frame_rate",
-    "codecs",
-    "segment_count",
-    "duration",
-    "target_duration",
-    "max_segment_duration",
-    "playlist_type",
-    "uri",
-)
+_RENDITION_COLUMNS = RENDITION_DISPLAY_COLUMNS
 _SEGMENT_COLUMNS = ("index", "media_sequence", "duration", "size", "uri")
 
 
