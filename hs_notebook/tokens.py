@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_LEEWAY",
     "ENV_KEY",
     "ENV_KEY_ID",
+    "MAX_EXP",
     "MIN_KEY_SIZE",
     "SigningKey",
     "Token",
@@ -55,6 +56,10 @@ MIN_KEY_SIZE = 2048
 DEFAULT_LEEWAY = 30
 ENV_KEY_ID = "HEAPSTREAM_SIGNING_KEY_ID"
 ENV_KEY = "HEAPSTREAM_SIGNING_KEY"
+#: The latest ``exp`` accepted when minting or verifying (9999-12-31 23:59:59 UTC): beyond
+#: it a time cannot be shown as a date, and a token would in effect never expire.
+MAX_EXP = 253_402_300_799
+_MAX_EXP_TEXT = "the year 9999"
 
 _PKCS1v15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
@@ -118,7 +123,12 @@ def _human_delta(delta: timedelta) -> str:
 
 
 def _check_key_id(key_id: Any) -> str:
-    if not isinstance(key_id, str) or not key_id.strip():
+    if key_id is not None and not isinstance(key_id, str):
+        raise InvalidSigningKey(
+            f"the signing key id must be a string (the id the HeapStream API returned with "
+            f"the key), got {type(key_id).__name__}"
+        )
+    if key_id is None or not key_id.strip():
         raise InvalidSigningKey(
             "the signing key id is empty: pass the key id the HeapStream API returned with "
             "the key (it goes into the token header as 'kid')"
@@ -203,8 +213,17 @@ def _load_private_pem(pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
     return key
 
 
+def _key_bytes(value: Any, what: str) -> bytes:
+    """The key text as bytes, or InvalidSigningKey when it is not text at all."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise InvalidSigningKey(f"the {what} must be text (str or bytes), got {type(value).__name__}")
+
+
 def _b64_to_pem(b64: str | bytes) -> bytes:
-    raw = b64.encode("ascii", "replace") if isinstance(b64, str) else bytes(b64)
+    raw = _key_bytes(b64, "base64 signing key")
     compact = b"".join(raw.split())
     if not compact:
         raise InvalidSigningKey("the base64 signing key is empty")
@@ -469,7 +488,7 @@ class SigningKey:
     ) -> SigningKey:
         """From PEM text (PKCS#1 ``RSA PRIVATE KEY`` or PKCS#8 ``PRIVATE KEY``)."""
         _check_key_id(key_id)
-        data = pem.encode() if isinstance(pem, str) else bytes(pem)
+        data = _key_bytes(pem, "PEM")
         pw = password.encode() if isinstance(password, str) else password
         return cls(key_id, _load_private_pem(data, pw))
 
@@ -478,7 +497,7 @@ class SigningKey:
         cls, key_id: str, text: str | bytes, *, password: str | bytes | None = None
     ) -> SigningKey:
         """From either a PEM or a base64 PEM (whichever ``text`` is)."""
-        data = text.encode() if isinstance(text, str) else bytes(text)
+        data = _key_bytes(text, "signing key")
         if b"-----BEGIN" in data:
             return cls.from_pem(key_id, data, password=password)
         _check_key_id(key_id)
@@ -599,6 +618,13 @@ class SigningKey:
             exp = int(now + ttl)
         if exp <= int(now):
             raise InvalidArgument("expires_at is not in the future")
+        if exp > MAX_EXP:
+            ms = 1e11 < exp < 1e14  # a millisecond UNIX time of our era
+            hint = " (it looks like milliseconds: JWT times are UNIX seconds)" if ms else ""
+            raise InvalidArgument(
+                f"the expiry {exp if exp < 1e15 else f'{exp:.3g}'} is beyond {_MAX_EXP_TEXT}"
+                f"{hint}: tokens are bearer credentials, give them minutes or hours"
+            )
         claims: dict[str, Any] = {"sub": video_id, "aud": audience, "exp": exp}
         if not_before is not None:
             if isinstance(not_before, timedelta):
@@ -664,8 +690,13 @@ class SigningKey:
             raise InvalidArgument(
                 "mint_many takes a list of video ids, not one string: use mint(video_id)"
             )
+        try:
+            ids = list(video_ids)
+        except TypeError:
+            raise InvalidArgument(
+                f"mint_many takes a list of video ids, got {type(video_ids).__name__}"
+            ) from None
         now = _now()
-        ids = list(video_ids)
         claims = [self._claims(v, ttl, expires_at, not_before, audience, now) for v in ids]
         header = {"alg": ALGORITHM, "typ": "JWT", "kid": self._key_id}
         out: dict[str, Token] = {}
@@ -747,6 +778,12 @@ def verify_token(
         raise TokenRejected("expired", "the token has no numeric exp claim; exp is required")
     if exp + leeway < t:
         raise TokenRejected("expired", f"expired at {_fmt_utc(exp)}; it is now {_fmt_utc(t)}")
+    if exp > MAX_EXP:
+        raise TokenRejected(
+            "malformed_token",
+            f"exp {exp} is beyond {_MAX_EXP_TEXT}: the token would never expire "
+            "(milliseconds instead of seconds?)",
+        )
     nbf = claims.get("nbf")
     if nbf is not None:
         if not _finite_number(nbf):

@@ -80,7 +80,7 @@ _BY_PREFIX = {k.prefix: k for k in URL_KINDS.values()}
 #: kinds whose path id *is* the video id (so ``sub`` can be checked against the URL)
 VIDEO_ID_KINDS = frozenset(k.kind for k in URL_KINDS.values() if k.id_name == "video_id")
 
-_BAD_ID = re.compile(r"[/?#%\s]")
+_BAD_ID = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 
 
 def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
@@ -107,12 +107,21 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         raise InvalidId(f"{name} must be a string, got {type(value).__name__}")
     if not value:
         raise InvalidId(f"{name} is empty")
+    if value in (".", ".."):
+        raise InvalidId(
+            f"{name} {value!r} is a path step, not an id: a URL with it would point at another "
+            "path (copy the id from the HeapStream dashboard or API)"
+        )
     bad = _BAD_ID.search(value)
     if bad:
-        what = "whitespace" if bad.group().isspace() else repr(bad.group())
+        char = bad.group()
+        if char.isspace():
+            what = "whitespace"
+        else:
+            what = repr(char) if char.isprintable() else f"a control character ({char!r})"
         raise InvalidId(
-            f"{name} {value!r} contains {what}; ids may not contain '/', '?', '#', '%' or "
-            "whitespace (copy the id from the HeapStream dashboard or API)"
+            f"{name} {value!r} contains {what}; ids may not contain '/', '?', '#', '%', "
+            "whitespace or control characters (copy the id from the HeapStream dashboard or API)"
         )
     return value
 
@@ -341,7 +350,17 @@ def embed_html(
     """
     if not isinstance(url, str) or not url.strip():
         raise InvalidArgument("embed_html needs the embed URL (HeapStream.embed_url(...))")
-    src = with_query(url.strip(), autoplay="true") if autoplay else url.strip()
+    url = url.strip()
+    parts = urlsplit(url)
+    if not (
+        (parts.scheme in ("http", "https") and parts.netloc)
+        or (not parts.scheme and not parts.netloc and url.startswith("/"))
+    ):
+        raise InvalidArgument(
+            f"embed_html needs an http(s) URL (or a path starting with '/'), got {url[:60]!r}: "
+            "build it with HeapStream(project_id).embed_url(video_id, token)"
+        )
+    src = with_query(url, autoplay="true") if autoplay else url
     w, h = _dimension(width, "width"), _dimension(height, "height")
     return (
         f'<iframe src="{html.escape(src, quote=True)}" width="{html.escape(w)}" '

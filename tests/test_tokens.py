@@ -924,3 +924,43 @@ def test_a_pem_pasted_on_one_line_still_loads() -> None:
     # a damaged one-line PEM is still a clear InvalidSigningKey, not a crash
     with pytest.raises(InvalidSigningKey, match="could not be parsed"):
         SigningKey.load("one-line", " ".join(pem.splitlines())[:-60] + " -----END PRIVATE KEY-----")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"ttl": 1e20}, "beyond the year 9999"),
+        ({"expires_at": 1e300}, "beyond the year 9999"),
+        ({"expires_at": 1_795_980_959_000}, "milliseconds"),
+    ],
+)
+def test_absurd_lifetimes_are_refused(kwargs: dict, message: str) -> None:
+    key = generate_signing_key("far")
+    with pytest.raises(InvalidArgument, match=message):
+        key.mint("v", **kwargs)
+
+
+def test_verify_refuses_a_token_that_never_expires(rsa_key: rsa.RSAPrivateKey) -> None:
+    token = hand_token(rsa_key, {"sub": "v", "aud": "v", "exp": 1e300})
+    with pytest.raises(TokenRejected) as info:
+        verify_token(token, rsa_key.public_key())
+    assert info.value.reason == "malformed_token" and "never expire" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: SigningKey.from_pem("k", None), "must be text"),
+        (lambda: SigningKey.from_base64("k", None), "must be text"),
+        (lambda: SigningKey.load("k", 42), "must be text"),
+        (lambda: SigningKey.from_pem(5, "x"), "must be a string"),
+    ],
+)
+def test_wrong_types_for_keys_are_invalid_signing_key(call: Any, message: str) -> None:
+    with pytest.raises(InvalidSigningKey, match=message):
+        call()
+
+
+def test_mint_many_of_none_is_invalid_argument() -> None:
+    with pytest.raises(InvalidArgument, match="list of video ids"):
+        generate_signing_key("m").mint_many(None)  # type: ignore[arg-type]

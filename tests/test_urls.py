@@ -455,3 +455,24 @@ def test_redact_token(hs: HeapStream, key: SigningKey) -> None:
     assert query_of(redact_token(url, "REDACTED"))["token"] == ["REDACTED"]
     plain = "https://app.heapstream.com/e/1/v/"
     assert redact_token(plain) == plain
+
+
+@pytest.mark.parametrize("bad", [".", "..", "a\x00b", "a\x7fb", "tab\there"])
+def test_path_steps_and_control_characters_are_not_ids(bad: str) -> None:
+    hs = HeapStream(1)
+    with pytest.raises(InvalidId) as info:
+        hs.embed_url(bad, "tok")
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "src", ["javascript:alert(1)", "not a url", "//evil.example/e/1/v/", "data:text/html,x"]
+)
+def test_embed_html_refuses_what_is_not_an_http_url_or_a_path(src: str) -> None:
+    with pytest.raises(InvalidArgument, match="http"):
+        embed_html(src)
+
+
+def test_embed_html_accepts_a_proxy_path() -> None:
+    markup = embed_html("/user/ann/proxy/8000/e/1/v/?token=t")
+    assert 'src="/user/ann/proxy/8000/e/1/v/?token=t"' in markup
