@@ -1,12 +1,20 @@
 """The Inspector app as a person sees it: Voilà serving notebooks/app.ipynb (against the
-sandbox, profile "tiny"), driven in Debian's headless Chromium by Playwright.
+sandbox, profile "tiny" unless $HS_NOTEBOOK_SANDBOX_PROFILE says otherwise), driven in
+Debian's headless Chromium by Playwright.
 
 Chromium must be at /usr/bin/chromium; when it is not, tools/ensure_chromium.sh installs it
 (as root, with apt-get).  If that fails the test FAILS: it is never skipped.
 
-Screenshots are written to artifacts/screenshots/inspector.png (the Embed tab, video
-loaded) and artifacts/screenshots/ladder.png (the Ladder tab after fetching); with
-HS_NOTEBOOK_UPDATE_SCREENSHOTS=1 they go to docs/images/, the README's pictures.
+Screenshots are written to artifacts/screenshots/: inspector.png (the Embed tab, video
+loaded), ladder.png (the Ladder tab after fetching, wide enough for the whole renditions
+table) and storyboard.png (the Storyboard tab: contact sheet and cues).  With
+HS_NOTEBOOK_UPDATE_SCREENSHOTS=1 they go to docs/images/, the README's pictures, which are
+taken with the demo profile::
+
+    HS_NOTEBOOK_UPDATE_SCREENSHOTS=1 HS_NOTEBOOK_SANDBOX_PROFILE=demo pytest tests/test_browser.py
+
+Every expectation about the media (ladder, player rendition, tiles) is derived from the
+profile's generated media, so the test holds for either profile.
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,6 +38,7 @@ from hs_notebook.app_demo import (
     wait_for_server,
 )
 from hs_notebook.errors import HeapStreamError
+from hs_notebook.sandbox.media import MediaSet, ensure_media
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
 from hs_notebook.widgets.proxy import ENV_PREFIX
 
@@ -52,6 +60,9 @@ IMAGES = (
     if os.environ.get("HS_NOTEBOOK_UPDATE_SCREENSHOTS") == "1"
     else ROOT / "artifacts" / "screenshots"
 )
+#: The sandbox media profile the app runs on ("tiny" by default: quick to generate).
+PROFILE = os.environ.get("HS_NOTEBOOK_SANDBOX_PROFILE", "").strip() or "tiny"
+SCREENSHOTS = ("inspector.png", "ladder.png", "storyboard.png")
 VIDEO_READY = """() => {
   const v = document.querySelector('video');
   return v !== null && v.readyState >= 2;
@@ -75,11 +86,18 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
+def app_media(hs_cache_dir: Path) -> MediaSet:
+    """The media of :data:`PROFILE` (generated before the servers start, so the app's
+    first Sandbox finds it cached)."""
+    return ensure_media(PROFILE, cache_dir=hs_cache_dir)
+
+
+@pytest.fixture(scope="module")
 def app_env(
-    tmp_path_factory: pytest.TempPathFactory, hs_cache_dir: Path, tiny_media: Any
+    tmp_path_factory: pytest.TempPathFactory, hs_cache_dir: Path, app_media: MediaSet
 ) -> dict[str, str]:
-    """The environment of the servers: no credentials, the tiny sandbox, and a kernel spec
-    for this interpreter."""
+    """The environment of the servers: no credentials, the sandbox of :data:`PROFILE`, and a
+    kernel spec for this interpreter."""
     tmp = tmp_path_factory.mktemp("jupyter")
     spec = tmp / "kernels" / "python3"
     spec.mkdir(parents=True)
@@ -94,7 +112,7 @@ def app_env(
     )
     env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY_ID, ENV_KEY, ENV_PREFIX)}
     env.update(
-        HS_NOTEBOOK_SANDBOX_PROFILE="tiny",
+        HS_NOTEBOOK_SANDBOX_PROFILE=PROFILE,
         HS_NOTEBOOK_CACHE=str(hs_cache_dir),
         JUPYTER_PATH=str(tmp),
         MPLBACKEND="Agg",
@@ -170,7 +188,22 @@ def hub_url(app_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         yield f"{base}voila/render/app.ipynb?token=hs-test-login"
 
 
-def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str) -> None:
+#: (box width, content width) of an element, and of the Ladder tab's panel around it
+_WIDTHS = """(sel) => {
+  const box = document.querySelector(sel);
+  const panel = box.closest('.jupyter-widget-TabPanel-tabContents > .widget-container');
+  return {box: box.clientWidth, content: box.scrollWidth,
+          panel: panel.clientWidth, panel_content: panel.scrollWidth};
+}"""
+
+
+#: how tall the page must be to show the whole app (the shell scrolls inside, so the
+#: document's own height does not tell)
+_APP_BOTTOM = """() => Math.ceil(
+  document.querySelector('.jupyter-widget-TabPanel').getBoundingClientRect().bottom + 24)"""
+
+
+def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str, app_media: MediaSet) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -219,11 +252,16 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str) -> None:
                         error: v.error ? v.error.code : null, src: v.currentSrc}; }"""
             )
             assert video["state"] >= 2 and video["error"] is None, video
-            assert (video["width"], video["height"]) == (512, 288), video  # tiny's middle rung
+            middle = app_media.renditions[len(app_media.renditions) // 2]  # the player's
+            assert (video["width"], video["height"]) == (middle.width, middle.height), video
             assert "/stcr4/1/" in video["src"]
             frame.evaluate("() => document.querySelector('video').pause()")
             page.wait_for_timeout(300)
-            page.screenshot(path=str(IMAGES / "inspector.png"))
+            bottom = min(1000, page.evaluate(_APP_BOTTOM))  # no empty page below the app
+            page.screenshot(
+                path=str(IMAGES / "inspector.png"),
+                clip={"x": 0, "y": 0, "width": 1280, "height": bottom},
+            )
 
             # the Ladder tab: fetch, then the renditions table and the plot
             page.get_by_role("tab", name="Ladder").click()
@@ -232,13 +270,25 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str) -> None:
                 timeout=30_000
             )
             renditions = page.locator("table.hs-table").first
-            for preset in ("v-demo-144p", "v-demo-216p", "v-demo-288p", "v-demo-360p"):
-                expect(renditions).to_contain_text(preset)
+            for rendition in app_media.renditions:
+                expect(renditions).to_contain_text(f"v-demo-{rendition.name}")
             expect(renditions).to_contain_text("token=…")
             assert token not in renditions.inner_html()
-            expect(page.locator(".widget-output img").first).to_be_visible()
-            page.set_viewport_size({"width": 1280, "height": 1750})  # the whole tab
+            first_segment = app_media.renditions[0].segments[0].name
+            expect(page.locator("table.hs-table", has_text=first_segment)).to_be_visible()
+            expect(page.locator(".widget-output img")).to_have_count(2)  # ladder + segments
+            # narrow: the wide renditions table scrolls inside its own box, the panel does not
+            scroll = ".hs-table-box .hs-table-scroll"
+            narrow = page.evaluate(_WIDTHS, scroll)
+            assert narrow["panel_content"] <= narrow["panel"], narrow
+            assert narrow["box"] <= narrow["panel"], narrow
+            # the screenshot: wide enough for the whole table, tall enough for the whole tab
+            extra = max(0, narrow["content"] - narrow["box"])
+            tall = page.evaluate(_APP_BOTTOM)
+            page.set_viewport_size({"width": 1280 + extra + 16, "height": max(1000, tall)})
             page.wait_for_timeout(300)
+            wide = page.evaluate(_WIDTHS, scroll)
+            assert wide["content"] <= wide["box"], wide  # nothing cut off on the right
             page.screenshot(path=str(IMAGES / "ladder.png"))
             page.set_viewport_size({"width": 1280, "height": 1000})
 
@@ -246,13 +296,18 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str) -> None:
             page.get_by_role("tab", name="Storyboard & text").click()
             page.get_by_role("button", name="Load storyboard").click()
             tiles = page.locator(".hs-contact-sheet img")
-            expect(tiles).to_have_count(6, timeout=30_000)
+            expect(tiles).to_have_count(len(app_media.storyboard.cues), timeout=30_000)
             assert (tiles.first.get_attribute("src") or "").startswith("data:image/jpeg;base64,")
             expect(page.get_by_text("Welcome to the HeapStream sandbox.")).to_be_visible()
+            page.wait_for_timeout(300)
+            tall = page.evaluate(_APP_BOTTOM)
+            page.set_viewport_size({"width": 1280, "height": max(1000, tall)})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(IMAGES / "storyboard.png"))
             assert page_errors == []
         finally:
             browser.close()
-    for name in ("inspector.png", "ladder.png"):
+    for name in SCREENSHOTS:
         data = (IMAGES / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, name
 

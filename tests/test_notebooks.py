@@ -170,7 +170,9 @@ def test_notebooks_used_the_sandbox(executed: dict[str, nbformat.NotebookNode]) 
     assert len(views) == 1, "app.ipynb shows exactly one widget: the Inspector"
 
 
-def test_notebook_outputs_hold_real_results(executed: dict[str, nbformat.NotebookNode]) -> None:
+def test_notebook_outputs_hold_real_results(
+    executed: dict[str, nbformat.NotebookNode], tiny_media: Any
+) -> None:
     nb01, nb02, nb03 = (
         _text(executed[n])
         for n in (
@@ -184,12 +186,14 @@ def test_notebook_outputs_hold_real_results(executed: dict[str, nbformat.Noteboo
     assert "<iframe src=" in nb01 and "/e/1/v-demo/?token=" in nb01
     assert "expires in" in nb01
     # 02: the tiny ladder's four renditions, a plotted figure, the widget's status
-    for height in ("144", "216", "288", "360"):
-        assert f"v-demo-{height}p" in nb02
+    assert len(tiny_media.renditions) == 4
+    for rendition in tiny_media.renditions:
+        assert f"v-demo-{rendition.name}" in nb02
     assert '"image/png"' in nb02
     assert "fetched master and 4 presets" in nb02
     # 03: six tiles cut as JPEG data URIs, the cues of the English track
-    assert "6 tiles of 160x90" in nb03
+    board = tiny_media.storyboard
+    assert f"{len(board.cues)} tiles of {board.tile_width}x{board.tile_height}" in nb03
     assert "data:image/jpeg;base64," in nb03
     assert "Welcome to the HeapStream sandbox." in nb03
 

@@ -707,7 +707,7 @@ def test_two_sandboxes_starting_at_once_on_an_empty_cache(tmp_path: Path) -> Non
             sb.stop()
 
 
-def test_serve_prints_a_usable_key_and_stops(hs_cache_dir: Path) -> None:
+def test_serve_prints_a_usable_key_and_stops(hs_cache_dir: Path, tiny_media: MediaSet) -> None:
     out = io.StringIO()
     seen: dict[str, Any] = {}
 
@@ -726,7 +726,9 @@ def test_serve_prints_a_usable_key_and_stops(hs_cache_dir: Path) -> None:
 
     serve(port=0, profile="tiny", out=out, cache_dir=hs_cache_dir, wait=wait)
     assert seen["status"] == 200
-    assert "v-demo" in out.getvalue() and "v-demo-144p" in out.getvalue()
+    # the listing names every rendition preset of the demo video (v-demo-360p, ...)
+    for rendition in tiny_media.renditions:
+        assert f"v-demo-{rendition.name}" in out.getvalue()
     assert out.getvalue().rstrip().endswith("Sandbox stopped.")
     with pytest.raises(httpx.ConnectError), httpx.Client(trust_env=False) as client:
         client.get(f"{seen['base']}/mmpl/1/v-public/")

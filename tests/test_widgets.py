@@ -34,6 +34,8 @@ from hs_notebook.widgets import (
     TokenPanel,
     browser_url,
     cut_tiles,
+    has_credentials,
+    missing_credentials,
 )
 from hs_notebook.widgets._common import Ticker
 from hs_notebook.widgets.proxy import ENV_PREFIX
@@ -286,6 +288,8 @@ def test_bad_key_or_id_shows_the_error_and_keeps_the_token(
     panel.mint_button.click()
     assert "Could not mint" in panel.error_area.value
     assert "not to a PEM" in panel.error_area.value  # InvalidSigningKey's own message
+    assert "paste the key again" in panel.error_area.value
+    assert panel.private_key_field.value == ""  # cleared although the mint failed
     assert (panel.token, panel.token_field.value, panel.links_area.value) == before[:3]
     assert panel.signing_key is before[3]
 
@@ -311,6 +315,43 @@ def test_bad_key_or_id_shows_the_error_and_keeps_the_token(
     panel.ttl_field.value = 86400  # (tokens minted in the same second with equal claims are equal)
     panel.mint_button.click()  # fixed: the error goes away, a new token comes
     assert panel.error_area.value == "" and panel.token != before[0]
+
+
+def test_a_failed_mint_clears_the_pasted_key_and_keeps_it_when_it_parsed(
+    sandbox: Sandbox, panels: list[W.Widget]
+) -> None:
+    key = sandbox.create_signing_key()
+    panel = TokenPanel(
+        project_id=sandbox.project_id, base_url=sandbox.base_url, use_env=False
+    )  # no video id: the mint fails after the key was read
+    panels.append(panel)
+    panel.key_id_field.value = key.key_id
+    panel.private_key_field.value = key.private_key_base64()
+    assert panel.mint() is None
+    assert "the video id is empty" in panel.error_area.value
+    assert "paste the key again" not in panel.error_area.value  # it parsed: kept
+    assert panel.private_key_field.value == ""
+    assert panel.signing_key is not None and panel.signing_key.key_id == key.key_id
+    assert "pasted" in panel.key_status.value and key.key_id in panel.key_status.value
+    _assert_no_secret(_state_text(panel), key)
+
+    # fixed: minting again needs no second paste, and signs with the pasted key
+    panel.video_id_field.value = sandbox.video_id
+    token = panel.mint()
+    assert token is not None and panel.error_area.value == ""
+    verify_token(str(token), key.public_key, sandbox.video_id)
+
+    # an empty key id with a pasted key: refused, the field cleared, the old key kept
+    other = sandbox.create_signing_key()
+    panel.key_id_field.value = ""
+    panel.private_key_field.value = other.private_key_base64()
+    assert panel.mint() is None
+    assert "signing key id is empty" in panel.error_area.value
+    assert "paste the key again" in panel.error_area.value
+    assert panel.private_key_field.value == ""
+    assert panel.signing_key is not None and panel.signing_key.key_id == key.key_id
+    assert panel.token == str(token)
+    _assert_no_secret(_state_text(panel), other)
 
 
 def test_custom_ttl_and_not_before(sandbox: Sandbox, panels: list[W.Widget]) -> None:
@@ -433,7 +474,8 @@ def test_ladder_tables_plots_and_segments(
     assert "Français" in ladder_panel.text_tracks_html.value
     assert ladder_panel.audio_html.value == "<i>none</i>"
     assert ladder_panel.iframes_html.value == "<i>none</i>"
-    assert "4 renditions 144p–360p" in ladder_panel.summary.value
+    heights = [r.height for r in tiny_media.renditions]
+    assert f"4 renditions {min(heights)}p–{max(heights)}p" in ladder_panel.summary.value
 
     (plot,) = ladder_panel.ladder_plot.outputs
     w, h = _png_size(plot["data"]["image/png"])
@@ -448,8 +490,8 @@ def test_ladder_tables_plots_and_segments(
     assert seg["duration"].tolist() == pytest.approx([s.duration for s in first.segments])
     assert first.segments[0].name in ladder_panel.segments_html.value
 
-    ladder_panel.rendition_dropdown.value = info.presets["360p"]
-    top = tiny_media.rendition("360p")
+    top = tiny_media.renditions[-1]
+    ladder_panel.rendition_dropdown.value = info.presets[top.name]
     assert ladder_panel.segments["size"].tolist() == [s.size for s in top.segments]
     (seg_plot,) = ladder_panel.segments_plot.outputs
     assert _png_size(seg_plot["data"]["image/png"])[1] > 250  # durations and sizes: 2 axes
@@ -574,6 +616,7 @@ def test_private_key_never_appears_anywhere(
     panel.mint_button.click()
     assert "Could not mint" in panel.error_area.value
     assert damaged[100:160] not in panel.error_area.value
+    assert panel.private_key_field.value == ""  # not left in the widget state either
 
     panel.private_key_field.value = key.private_key_base64()
     panel.mint_button.click()
@@ -621,6 +664,54 @@ def test_inspector_without_credentials_uses_the_sandbox(no_credentials: None) ->
     finally:
         app.close()
     assert not sb.running
+
+
+@pytest.mark.parametrize("present", [ENV_KEY, ENV_KEY_ID])
+def test_inspector_with_half_the_credentials_names_the_missing_one(
+    no_credentials: None, monkeypatch: pytest.MonkeyPatch, present: str
+) -> None:
+    absent = ENV_KEY_ID if present == ENV_KEY else ENV_KEY
+    key = generate_signing_key("sk-half")
+    monkeypatch.setenv(present, key.private_key_base64() if present == ENV_KEY else "sk-half")
+    monkeypatch.setenv(absent, "  ")  # blank counts as missing
+    assert missing_credentials() == (absent,) and not has_credentials()
+    app = Inspector()
+    try:
+        sb = app.sandbox
+        assert sb is not None and sb.running  # still falls back to the sandbox ...
+        banner = app.banner.value
+        assert f"Using the local sandbox at {sb.base_url}" in banner
+        # ... and says precisely why
+        assert f"${present} is set but ${absent} is empty or unset" in banner
+        assert "the sandbox is used instead" in banner and "hs-warning" in banner
+        assert "no credentials set" not in banner
+        assert app.token_panel.signing_key is sb.signing_key
+        _assert_no_secret(_state_text(app), key)
+    finally:
+        app.close()
+
+
+def test_missing_credentials_and_a_token_panel_with_half_of_them() -> None:
+    assert missing_credentials({}) == (ENV_KEY_ID, ENV_KEY)
+    assert missing_credentials({ENV_KEY_ID: "sk", ENV_KEY: "x"}) == ()
+    assert has_credentials({ENV_KEY_ID: "sk", ENV_KEY: "x"})
+    panel = TokenPanel(environ={ENV_KEY_ID: "sk-only-id"})
+    try:
+        assert panel.signing_key is None
+        assert (
+            "$HEAPSTREAM_SIGNING_KEY_ID is set but $HEAPSTREAM_SIGNING_KEY is empty or unset"
+            in panel.error_area.value
+        )
+    finally:
+        panel.close()
+    panel = TokenPanel(environ={ENV_KEY: "c29tZXRoaW5n"})
+    try:
+        assert (
+            "$HEAPSTREAM_SIGNING_KEY is set but $HEAPSTREAM_SIGNING_KEY_ID is empty or unset"
+            in panel.error_area.value
+        )
+    finally:
+        panel.close()
 
 
 def test_inspector_with_credentials_in_the_environment(

@@ -2,7 +2,8 @@
 
 :func:`ensure_media` returns a :class:`MediaSet` for a named :data:`PROFILES` entry
 (``"demo"``: 24 s, 6 s segments, 360p..1080p at 30 fps; ``"tiny"``: 6 s, 2 s segments,
-144p..360p at 15 fps, for tests).  A media set holds, for one synthetic video:
+360p..720p at 15 fps, for tests).  Both ladders keep HeapStream's rules (every rendition
+360p..2160p on the short side, at most 30 fps).  A media set holds, for one synthetic video:
 
 * a 4-step ladder of renditions, each as MPEG-TS segments (closed GOPs aligned to the
   segment starts, near-CBR so the measured bitrates step sanely) and as a faststart MP4;
@@ -74,11 +75,13 @@ __all__ = [
 ]
 
 #: Bump whenever the generated output changes; it is part of the cache directory name.
-GENERATOR_VERSION: int = 1
+GENERATOR_VERSION: int = 2
 
 _FFMPEG_TIMEOUT = 900.0  # seconds for one ffmpeg run before we give up
 _STDERR_TAIL = 2000  # characters of ffmpeg's stderr quoted in a SandboxError
 _AUDIO_RATE = 48000
+_MIN_SHORT_SIDE = 360  # HeapStream: every rendition 360p..2160p (short side of the frame)
+_MAX_SHORT_SIDE = 2160
 
 
 # --------------------------------------------------------------------------- profiles
@@ -134,6 +137,11 @@ class Profile:
         for prev, step in zip((None, *self.ladder), self.ladder, strict=False):
             if step.width % 2 or step.height % 2:
                 raise bad(f"{step.name}: width and height must be even")
+            if not _MIN_SHORT_SIDE <= min(step.width, step.height) <= _MAX_SHORT_SIDE:
+                raise bad(
+                    f"{step.name}: {step.width}x{step.height} is outside HeapStream's "
+                    f"{_MIN_SHORT_SIDE}p-{_MAX_SHORT_SIDE}p ladder (short side of the frame)"
+                )
             if abs(step.width / step.height / aspect - 1) > 0.01:
                 raise bad(f"{step.name}: aspect ratio differs from the ladder's by more than 1%")
             if prev is not None and (step.width <= prev.width or step.video_bitrate <= 0):
@@ -154,8 +162,12 @@ def _is_whole(x: float) -> bool:
     return abs(x - round(x)) < 1e-9 and round(x) > 0
 
 
-#: The media profiles.  Target bitrates are near-CBR (x264 ``nal-hrd=cbr`` with filler),
-#: chosen so that the measured per-rendition bandwidths step by about 1.5x..2x.
+#: The media profiles.  Target bitrates are near-CBR (x264 ``nal-hrd=cbr`` with filler and a
+#: half-full initial VBV buffer, so the first segment is not inflated and the peak segment
+#: bitrate stays within a few percent of the average), chosen so that the measured
+#: per-rendition average bandwidths step by about 1.4x..2x.  ``"tiny"`` is a 16:9 ladder of
+#: 640x360, 768x432, 960x540 and 1280x720 at 15 fps: small and quick to encode (2-3 s on
+#: 2 cores), yet inside HeapStream's 360p..2160p rule like a real upload.
 PROFILES: dict[str, Profile] = {
     "demo": Profile(
         name="demo",
@@ -176,10 +188,10 @@ PROFILES: dict[str, Profile] = {
         segment_duration=2.0,
         frame_rate=15,
         ladder=(
-            LadderStep("144p", 256, 144, 150_000, 64_000),
-            LadderStep("216p", 384, 216, 280_000, 64_000),
-            LadderStep("288p", 512, 288, 450_000, 96_000),
-            LadderStep("360p", 640, 360, 800_000, 96_000),
+            LadderStep("360p", 640, 360, 400_000, 64_000),
+            LadderStep("432p", 768, 432, 600_000, 64_000),
+            LadderStep("540p", 960, 540, 900_000, 96_000),
+            LadderStep("720p", 1280, 720, 1_400_000, 96_000),
         ),
         storyboard_interval=1.0,
     ),
@@ -742,13 +754,15 @@ def _encode_rendition(prof: Profile, step: LadderStep, out: Path, overlay: bool)
     playlist = out / "ffmpeg.m3u8"
     # ultrafast for speed, but with CABAC and 8x8 transforms so x264 signals High profile
     # (x264 reports the lowest profile its features need).  nal-hrd=cbr + minrate=maxrate
-    # pads with filler data, so the measured bitrates follow the targets even for testsrc2.
+    # pads with filler data, so the measured bitrates follow the targets even for testsrc2;
+    # vbv-init=0.5 starts the buffer half full: x264's default (0.9) lets the first segment
+    # spend the extra buffer and measure ~13 % above the rest with 2 s segments.
     args = [
         *_sources(prof, step.width, step.height, step.name, overlay),
         "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high", "-pix_fmt", "yuv420p",
         *_gop_args(prof),
         "-b:v", vb, "-minrate", vb, "-maxrate", vb, "-bufsize", vb,
-        "-x264-params", f"nal-hrd=cbr:force-cfr=1:cabac=1:8x8dct=1:"
+        "-x264-params", f"nal-hrd=cbr:vbv-init=0.5:force-cfr=1:cabac=1:8x8dct=1:"
         f"keyint={gop}:min-keyint={gop}:scenecut=0",
         "-c:a", "aac", "-profile:a", "aac_low", "-b:a", ab, "-ac", "2", "-ar", str(_AUDIO_RATE),
         "-f", "hls", "-hls_time", f"{prof.segment_duration:g}", "-hls_list_size", "0",

@@ -21,7 +21,12 @@ jupyter-server-proxy.
 from __future__ import annotations
 
 from hs_notebook.widgets.embed_panel import EmbedPanel
-from hs_notebook.widgets.inspector import Inspector, has_credentials, start_sandbox
+from hs_notebook.widgets.inspector import (
+    Inspector,
+    has_credentials,
+    missing_credentials,
+    start_sandbox,
+)
 from hs_notebook.widgets.ladder_panel import LadderPanel
 from hs_notebook.widgets.proxy import browser_url
 from hs_notebook.widgets.storyboard_panel import StoryboardPanel, Tile, cut_tiles
@@ -37,5 +42,6 @@ __all__ = [
     "browser_url",
     "cut_tiles",
     "has_credentials",
+    "missing_credentials",
     "start_sandbox",
 ]

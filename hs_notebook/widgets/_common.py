@@ -13,21 +13,48 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+import ipywidgets as W
 import pandas as pd
 
 from hs_notebook.urls import redact_token
 
 __all__ = [
+    "TABLE_BOX_CLASS",
     "Ticker",
     "error_html",
     "figure_png",
     "human_delta",
     "info_html",
     "redacted",
+    "table_box",
     "table_html",
+    "warning_html",
 ]
 
 _BOX = "padding:6px 10px;border-radius:4px;margin:4px 0;"
+
+#: CSS class of the :func:`table_box` HTML widgets.  ipywidgets lays an HTML widget's
+#: content out as a flex item whose ``min-width`` is ``auto``, so a wide table would widen
+#: the whole panel (and be cut off by the tab); ``min-width:0`` (set by the ``<style>`` of
+#: :func:`table_html`) keeps the content at the panel's width and the table's own
+#: ``overflow-x:auto`` box scrolls instead, in narrow notebooks too.
+TABLE_BOX_CLASS = "hs-table-box"
+
+_TABLE_STYLE = (
+    "<style>.hs-table{border-collapse:collapse;font-size:12px}"
+    ".hs-table th,.hs-table td{padding:2px 8px;border-bottom:1px solid #ddd;"
+    "text-align:left;white-space:nowrap}"
+    f".{TABLE_BOX_CLASS}>.widget-html-content{{min-width:0}}"
+    ".hs-table-scroll{overflow-x:auto;max-width:100%}</style>"
+)
+
+
+def table_box(value: str = "") -> W.HTML:
+    """An HTML widget for :func:`table_html` output: a wide table scrolls sideways inside
+    it instead of widening (and clipping) the panel."""
+    box = W.HTML(value=value)
+    box.add_class(TABLE_BOX_CLASS)
+    return box
 
 
 def error_html(message: str, title: str = "Error") -> str:
@@ -44,6 +71,14 @@ def info_html(message: str) -> str:
     return (
         f"<div class='hs-info' style='{_BOX}background:#ddf4ff;border:1px solid #54aeff;"
         f"color:#0a3069'>{html.escape(message)}</div>"
+    )
+
+
+def warning_html(message: str) -> str:
+    """An amber note with ``message`` (escaped): something the user probably wants to fix."""
+    return (
+        f"<div class='hs-warning' role='status' style='{_BOX}background:#fff8c5;"
+        f"border:1px solid #d4a72c;color:#4d2d00'>{html.escape(message)}</div>"
     )
 
 
@@ -93,7 +128,9 @@ def table_html(
 ) -> str:
     """A DataFrame as an HTML table with every ``token=`` value redacted.
 
-    Long tables are cut to ``max_rows`` rows (a note says how many were left out).
+    Long tables are cut to ``max_rows`` rows (a note says how many were left out).  The
+    table sits in a box that scrolls sideways when it is wider than the panel; show it in a
+    :func:`table_box` so that the box, not the panel, gets the panel's width.
     """
     view = df if columns is None else df[[c for c in columns if c in df.columns]]
     view = view.head(max_rows).copy()
@@ -122,15 +159,10 @@ def table_html(
         escape=True,
         float_format="{:g}".format,
     )
-    style = (
-        "<style>.hs-table{border-collapse:collapse;font-size:12px}"
-        ".hs-table th,.hs-table td{padding:2px 8px;border-bottom:1px solid #ddd;"
-        "text-align:left;white-space:nowrap}</style>"
-    )
     more = ""
     if len(df) > max_rows:
         more = f"<div><i>… {len(df) - max_rows} more rows not shown</i></div>"
-    return f"{style}<div style='overflow-x:auto'>{body}</div>{more}"
+    return f"{_TABLE_STYLE}<div class='hs-table-scroll'>{body}</div>{more}"
 
 
 def figure_png(fig: Any, dpi: int = 96) -> bytes:

@@ -8,7 +8,9 @@ With credentials (a ``key`` argument, or ``$HEAPSTREAM_SIGNING_KEY_ID`` and
 arguments or ``$HEAPSTREAM_PROJECT_ID`` / ``$HEAPSTREAM_VIDEO_ID``).  Without, it starts
 the local sandbox (profile ``$HS_NOTEBOOK_SANDBOX_PROFILE``, default ``"demo"``), says so on
 screen, and fills the token panel with the sandbox's video and key (the key field stays
-empty: the key object is kept in the kernel).
+empty: the key object is kept in the kernel).  When only one of the two variables is set,
+the banner names the one that is missing (see :func:`missing_credentials`) and says that
+the sandbox is used instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey
-from hs_notebook.widgets._common import info_html
+from hs_notebook.widgets._common import info_html, warning_html
 from hs_notebook.widgets.embed_panel import EmbedPanel
 from hs_notebook.widgets.ladder_panel import LadderPanel
 from hs_notebook.widgets.proxy import browser_url
@@ -30,7 +32,13 @@ from hs_notebook.widgets.token_panel import TokenPanel
 if TYPE_CHECKING:
     from hs_notebook.sandbox import Sandbox
 
-__all__ = ["ENV_SANDBOX_PROFILE", "Inspector", "has_credentials", "start_sandbox"]
+__all__ = [
+    "ENV_SANDBOX_PROFILE",
+    "Inspector",
+    "has_credentials",
+    "missing_credentials",
+    "start_sandbox",
+]
 
 #: The sandbox media profile used when no credentials are set ("demo" or "tiny").
 ENV_SANDBOX_PROFILE = "HS_NOTEBOOK_SANDBOX_PROFILE"
@@ -38,8 +46,26 @@ ENV_SANDBOX_PROFILE = "HS_NOTEBOOK_SANDBOX_PROFILE"
 
 def has_credentials(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the signing key id and key are both set in the environment."""
+    return not missing_credentials(environ)
+
+
+def missing_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The names of the credential variables that are unset or blank, in the order
+    ``$HEAPSTREAM_SIGNING_KEY_ID``, ``$HEAPSTREAM_SIGNING_KEY`` (``()`` when both are set)."""
     env = os.environ if environ is None else environ
-    return bool(env.get(ENV_KEY_ID, "").strip() and env.get(ENV_KEY, "").strip())
+    return tuple(name for name in (ENV_KEY_ID, ENV_KEY) if not env.get(name, "").strip())
+
+
+def _sandbox_reason(missing: tuple[str, ...]) -> str:
+    """Why the sandbox is used, for the banner: no credentials, or which one is missing."""
+    if len(missing) != 1:
+        return "no credentials set"
+    (absent,) = missing
+    (present,) = (name for name in (ENV_KEY_ID, ENV_KEY) if name != absent)
+    return (
+        f"${present} is set but ${absent} is empty or unset, so the credentials are "
+        "incomplete and the sandbox is used instead"
+    )
 
 
 def start_sandbox(profile: str | None = None) -> Sandbox:
@@ -76,7 +102,8 @@ class Inspector(W.VBox):
     ) -> None:
         super().__init__(**kwargs)
         self.sandbox: Sandbox | None = None
-        if key is None and not has_credentials():
+        missing = missing_credentials()
+        if key is None and missing:
             sb = start_sandbox(sandbox_profile)
             self.sandbox = sb
             info = sb.videos[sb.video_id]
@@ -93,10 +120,11 @@ class Inspector(W.VBox):
             )
             shown = browser_url(sb.base_url)
             via = f" (your browser reaches it at {shown})" if shown != sb.base_url else ""
+            note = warning_html if len(missing) == 1 else info_html
             self.banner = W.HTML(
-                info_html(
-                    f"Using the local sandbox at {sb.base_url}: no credentials set{via}. "
-                    f"Set ${ENV_KEY_ID} and ${ENV_KEY} to use HeapStream."
+                note(
+                    f"Using the local sandbox at {sb.base_url}: {_sandbox_reason(missing)}"
+                    f"{via}. Set both ${ENV_KEY_ID} and ${ENV_KEY} to use HeapStream."
                 )
             )
         else:

@@ -22,7 +22,13 @@ from matplotlib.ticker import MaxNLocator
 from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import HeapStreamError, TokenRejected
 from hs_notebook.ladder import RENDITION_DISPLAY_COLUMNS
-from hs_notebook.widgets._common import error_html, figure_png, info_html, table_html
+from hs_notebook.widgets._common import (
+    error_html,
+    figure_png,
+    info_html,
+    table_box,
+    table_html,
+)
 from hs_notebook.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
@@ -142,16 +148,16 @@ class LadderPanel(W.VBox):
         self.status = W.Label(value="")
         self.error_area = W.HTML()
         self.summary = W.HTML()
-        self.renditions_html = W.HTML()
-        self.text_tracks_html = W.HTML()
-        self.audio_html = W.HTML()
-        self.iframes_html = W.HTML()
+        self.renditions_html = table_box()
+        self.text_tracks_html = table_box()
+        self.audio_html = table_box()
+        self.iframes_html = table_box()
         self.ladder_plot = W.Output()
         self.rendition_dropdown = W.Dropdown(
             options=[], description="rendition", layout=W.Layout(width="30em")
         )
         self.measure_checkbox = W.Checkbox(value=measure_sizes, description="measure sizes")
-        self.segments_html = W.HTML()
+        self.segments_html = table_box()
         self.segments_plot = W.Output()
 
         self.fetch_button.on_click(lambda _b: self.fetch())

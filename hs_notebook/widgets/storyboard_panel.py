@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument, TokenRejected
-from hs_notebook.widgets._common import error_html, info_html, table_html
+from hs_notebook.widgets._common import error_html, info_html, table_box, table_html
 from hs_notebook.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
@@ -139,11 +139,11 @@ class StoryboardPanel(W.VBox):
         )
         self.tile_image = W.Image(format="jpeg", layout=W.Layout(border="1px solid #888"))
         self.tile_label = W.Label(value="")
-        self.tiles_html = W.HTML()
+        self.tiles_html = table_box()
         self.track_dropdown = W.Dropdown(
             options=[], description="text track", layout=W.Layout(width="24em")
         )
-        self.cues_html = W.HTML()
+        self.cues_html = table_box()
 
         self.load_button.on_click(lambda _b: self.load())
         self.time_slider.observe(lambda ch: self.show_time(ch["new"]), names="value")

@@ -2,8 +2,10 @@
 
 The private key is read from a password field (base64 PEM as the HeapStream API returns it,
 or PEM) only when *Mint* is clicked, parsed with :meth:`SigningKey.load`, and kept as a
-:class:`~hs_notebook.tokens.SigningKey` object; the field is then cleared.  The key is
-never written into any other widget, output, repr, log or error message.
+:class:`~hs_notebook.tokens.SigningKey` object.  The field is cleared on every *Mint*,
+whether the mint works or not: a key that parsed is kept (as the object) even when the mint
+then fails; a key that did not parse is gone, and the error says to paste it again.  The key
+is never written into any other widget, output, repr, log or error message.
 """
 
 from __future__ import annotations
@@ -86,12 +88,19 @@ class TokenPanel(W.VBox):
                 f"key must be a SigningKey (SigningKey.load(key_id, text)), got "
                 f"{type(key).__name__}"
             )
-        if key is None and env.get(ENV_KEY_ID, "").strip() and env.get(ENV_KEY, "").strip():
+        have_id, have_key = (bool(env.get(name, "").strip()) for name in (ENV_KEY_ID, ENV_KEY))
+        if key is None and have_id and have_key:
             try:
                 key = SigningKey.from_env(env)
                 key_note = f"from ${ENV_KEY}"
             except HeapStreamError as exc:
                 env_error = f"${ENV_KEY_ID}/${ENV_KEY}: {exc}"
+        elif key is None and have_id != have_key:
+            present, absent = (ENV_KEY_ID, ENV_KEY) if have_id else (ENV_KEY, ENV_KEY_ID)
+            env_error = (
+                f"${present} is set but ${absent} is empty or unset: set both, or paste the "
+                "key and its id here"
+            )
         elif key is not None:
             key_note = "given to the panel"
 
@@ -265,9 +274,23 @@ class TokenPanel(W.VBox):
 
     def mint(self) -> Token | None:
         """Mint with the values on screen. Returns the token, or ``None`` after showing an
-        error (the previous token, key and URLs then stay as they were)."""
+        error (the previous token and URLs then stay as they were).
+
+        The private key field is cleared on every call.  A pasted key that parses becomes
+        :attr:`signing_key` even if the mint then fails, so it need not be pasted again; a
+        pasted key that does not parse is dropped and the error asks for it again."""
+        pasted = self.private_key_field.value
+        self.private_key_field.value = ""  # never leave the key in the widget's state
         try:
-            key = self._resolve_key()
+            key = self._resolve_key(pasted)
+        except HeapStreamError as exc:
+            again = " The key field was cleared: paste the key again." if pasted.strip() else ""
+            self.error_area.value = error_html(f"{exc}{again}", "Could not mint")
+            return None
+        if pasted.strip():
+            self.signing_key = key
+            self._set_key_status(key, "pasted")
+        try:
             video_id = self.video_id_field.value.strip()
             if not video_id:
                 raise InvalidArgument("the video id is empty: enter the id of the video")
@@ -284,10 +307,8 @@ class TokenPanel(W.VBox):
             return None
 
         # everything worked: commit
-        pasted = bool(self.private_key_field.value)
-        self.private_key_field.value = ""
-        if pasted or key is not self.signing_key:
-            self._set_key_status(key, "pasted" if pasted else "re-labelled")
+        if key is not self.signing_key:
+            self._set_key_status(key, "re-labelled")
         self.signing_key = key
         self.heapstream = hs
         self.minted_video_id = video_id
@@ -335,9 +356,8 @@ class TokenPanel(W.VBox):
         return f"<TokenPanel key={self.signing_key!r} {tok}>"
 
     # ------------------------------------------------------------------ internals
-    def _resolve_key(self) -> SigningKey:
+    def _resolve_key(self, pasted: str) -> SigningKey:
         key_id = self.key_id_field.value.strip()
-        pasted = self.private_key_field.value
         if pasted.strip():
             return SigningKey.load(key_id, pasted.strip())
         if self.signing_key is None:
