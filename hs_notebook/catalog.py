@@ -17,10 +17,11 @@ How it runs:
   partitions and each partition runs on a Dask worker with exactly the same per-video
   async code; the results are gathered into the same tables.  This is the path for a
   catalog that outgrows one machine (or one event loop): point a
-  ``distributed.Client`` at a cluster and pass it as ``client=``.  A
-  :class:`~hs_notebook.tokens.SigningKey` refuses pickling, so the key travels to the
-  workers explicitly as its key id plus base64 private key inside an object whose repr is
-  redacted (Dask logs the arguments of failed tasks); each worker rebuilds the key there.
+  ``distributed.Client`` at a cluster and pass it as ``client=``.  **The private key never
+  leaves the client machine**: the tokens are minted here (``key.mint_many``, lifetime
+  ``token_ttl``, default 6 h, which must cover the time until the last partition has run),
+  and each partition ships only its ``{video_id: token}``, redacted in reprs (Dask logs
+  the arguments of failed tasks).
 
 A failed video never disappears: every id comes back in ``summary`` with a ``status``
 (:data:`STATUSES`) and, when it did not complete, a ``reason``.  Duplicate ids are audited
@@ -45,7 +46,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +61,7 @@ from hs_notebook.qa import SEVERITIES, qa_async
 from hs_notebook.tokens import SigningKey
 
 __all__ = [
+    "DASK_TOKEN_TTL",
     "DONE_STATUSES",
     "FINDINGS_COLUMNS",
     "STATUSES",
@@ -372,12 +374,13 @@ class AuditResult:
 class _Job:
     """Everything the per-video code needs (same on the driver and on Dask workers)."""
 
-    key: SigningKey
+    key: SigningKey | None  # None on Dask workers: they get ready tokens instead
     project_id: int | str
     base_url: str | None
     measure: bool
     timeout: float
-    ttl: float = 3600.0
+    ttl: float = 3600.0  # lifetime of the tokens minted per video (local engine)
+    tokens: Mapping[str, str] | None = None  # {video_id: token} minted on the client
 
 
 def _row(video_id: str, status: str, elapsed: float, reason: str | None = None) -> dict[str, Any]:
@@ -400,9 +403,19 @@ async def _audit_one(
     start = time.perf_counter()
     try:
         async with asyncio.timeout(job.timeout):
-            ladder = await inspect_async(
-                video_id, job.key, job.project_id, job.base_url, ttl=job.ttl, client=client
-            )
+            if job.tokens is None:
+                ladder = await inspect_async(
+                    video_id, job.key, job.project_id, job.base_url, ttl=job.ttl, client=client
+                )
+            else:
+                ladder = await inspect_async(
+                    video_id,
+                    None,
+                    job.project_id,
+                    job.base_url,
+                    client=client,
+                    token=job.tokens[video_id],
+                )
             findings = await qa_async(ladder, measure=job.measure, client=client)
     except TokenRejected as exc:
         return _row(video_id, "refused", _since(start), f"{exc.reason}: {exc.detail}"), None
@@ -634,11 +647,13 @@ async def audit_async(
     progress: bool = True,
     timeout: float = _DEFAULT_TIMEOUT,
     flush_every: int | None = None,
+    token_ttl: float = 3600.0,
 ) -> AuditResult:
     """Async :func:`audit` with ``engine="local"`` (await it inside a running loop)."""
     ids = _check_ids(video_ids)
     _check_common(concurrency, timeout, flush_every)
-    job = _Job(_check_key(key), project_id, base_url, bool(measure), float(timeout))
+    ttl = _check_ttl(token_ttl)
+    job = _Job(_check_key(key), project_id, base_url, bool(measure), float(timeout), ttl=ttl)
     store, previous = _prepare_store(out, resume)
     todo = _todo(ids, previous[0]) if resume else list(ids)
     started = time.perf_counter()
@@ -679,6 +694,7 @@ def audit(
     timeout: float = _DEFAULT_TIMEOUT,
     flush_every: int | None = None,
     partition_size: int | None = None,
+    token_ttl: float | None = None,
 ) -> AuditResult:
     """Inspect and QA many videos; every id comes back in ``summary`` with a status.
 
@@ -701,6 +717,11 @@ def audit(
         timeout: seconds allowed per video (inspect + qa) before it counts as an error.
         flush_every: videos per saved batch (default ``max(50, 4 * concurrency)``).
         partition_size: ids per Dask task (default: about four tasks per worker).
+        token_ttl: lifetime in seconds of the tokens minted for the videos.  Local engine:
+            one token per video, minted just before it is inspected (default 3600).  Dask:
+            every token is minted here before the partitions are submitted (the private
+            key never goes to the cluster), so it must cover the queue wait plus the run
+            of the last partition (default :data:`DASK_TOKEN_TTL`, 6 h).
 
     Raises:
         InvalidArgument: bad arguments (a key that is not a SigningKey, an ``out`` that is
@@ -725,6 +746,7 @@ def audit(
                 progress=progress,
                 timeout=timeout,
                 flush_every=flush_every,
+                token_ttl=3600.0 if token_ttl is None else token_ttl,
             )
         )
     if engine == "dask":
@@ -746,52 +768,48 @@ def audit(
             progress=progress,
             timeout=timeout,
             partition_size=partition_size,
+            token_ttl=DASK_TOKEN_TTL if token_ttl is None else token_ttl,
         )
     raise InvalidArgument(f"engine must be 'local' or 'dask', got {engine!r}")
 
 
 # ---------------------------------------------------------------------------- Dask engine
 
+#: Default lifetime (seconds) of the tokens :func:`audit_dask` mints for the workers: 6 h.
+DASK_TOKEN_TTL: float = 6 * 3600.0
 
-class _KeyMaterial:
-    """A signing key in transit to a Dask worker: key id + base64 private key.
 
-    Its repr and str are redacted, because Dask logs the arguments of failed tasks.  It
-    pickles (unlike :class:`SigningKey`) on purpose, and only :func:`audit_dask` makes one.
+class _PartitionTokens:
+    """The tokens of one partition, ``{video_id: token}``, on their way to a Dask worker.
+
+    Tokens are bearer credentials (for one video each, until they expire), so the repr and
+    str are redacted: Dask logs the arguments of failed tasks.  The signing key itself
+    never leaves the client machine: these tokens are all that a worker ever receives.
     """
 
-    def __init__(self, key_id: str, key_b64: str) -> None:
-        self.key_id = key_id
-        self.key_b64 = key_b64
-
-    def signing_key(self) -> SigningKey:
-        return SigningKey.from_base64(self.key_id, self.key_b64)
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
 
     def __repr__(self) -> str:
-        return f"<signing key {self.key_id!r}: private key redacted>"
+        return f"<{len(self.tokens)} video tokens: redacted>"
 
     __str__ = __repr__
 
 
 def _audit_partition(
     ids: list[str],
-    material: _KeyMaterial,
+    tokens: _PartitionTokens,
     project_id: int | str,
     base_url: str | None,
     concurrency: int,
     measure: bool,
     timeout: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Runs ON A DASK WORKER: the same per-video async code as the local engine."""
+    """Runs ON A DASK WORKER: the same per-video async code as the local engine, with the
+    tokens minted on the client (no signing key here)."""
     rows: list[dict[str, Any]] = []
     tables: list[pd.DataFrame] = []
-    try:
-        key = material.signing_key()
-    except HeapStreamError as exc:
-        reason = f"the signing key could not be rebuilt on the worker: {exc}"
-        rows = [_row(v, "error", 0.0, reason) for v in ids]
-        return _summary_frame(rows), _empty_findings()
-    job = _Job(key, project_id, base_url, measure, timeout)
+    job = _Job(None, project_id, base_url, measure, timeout, tokens=tokens.tokens)
 
     def collect(row: dict[str, Any], table: pd.DataFrame | None) -> None:
         rows.append(row)
@@ -802,16 +820,23 @@ def _audit_partition(
     return _summary_frame(rows), _concat_findings(tables)
 
 
-def _material(key: SigningKey | None, key_id: str | None, key_b64: str | None) -> _KeyMaterial:
-    if key is not None:
-        if key_id is not None or key_b64 is not None:
-            raise InvalidArgument("give key, or key_id and key_b64, not both")
-        key = _check_key(key)
-        return _KeyMaterial(key.key_id, key.private_key_base64())
-    if not key_id or not key_b64:
-        raise InvalidArgument("give key (a SigningKey), or both key_id and key_b64")
-    SigningKey.from_base64(key_id, key_b64)  # fail here, not on every worker
-    return _KeyMaterial(key_id, key_b64)
+def _mint_partition(
+    key: SigningKey, ids: Sequence[str], ttl: float
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """``({video_id: token}, error rows)``: tokens minted here, on the client, with
+    ``key.mint_many``; an id that cannot be minted for (an empty id) becomes an ``error``
+    row with the same reason the local engine gives, and the others are kept."""
+    try:
+        return {v: str(t) for v, t in key.mint_many(ids, ttl=ttl).items()}, []
+    except HeapStreamError:
+        tokens: dict[str, str] = {}
+        rows: list[dict[str, Any]] = []
+        for video_id in ids:
+            try:
+                tokens[video_id] = str(key.mint(video_id, ttl))
+            except HeapStreamError as exc:
+                rows.append(_row(video_id, "error", 0.0, f"{type(exc).__name__}: {exc}"))
+        return tokens, rows
 
 
 def _dask_workers(client: Any) -> int:
@@ -821,15 +846,24 @@ def _dask_workers(client: Any) -> int:
         return 1
 
 
+def _check_ttl(token_ttl: Any) -> float:
+    if (
+        isinstance(token_ttl, bool)
+        or not isinstance(token_ttl, int | float)
+        or not math.isfinite(token_ttl)
+        or token_ttl <= 0
+    ):
+        raise InvalidArgument(f"token_ttl must be seconds > 0, got {token_ttl!r}")
+    return float(token_ttl)
+
+
 def audit_dask(
     client: Any,
     video_ids: Iterable[str],
-    key: SigningKey | None,
+    key: SigningKey,
     project_id: int | str,
     base_url: str | None = None,
     *,
-    key_id: str | None = None,
-    key_b64: str | None = None,
     concurrency: int = 16,
     measure: bool = False,
     out: str | os.PathLike[str] | None = None,
@@ -837,16 +871,25 @@ def audit_dask(
     progress: bool = True,
     timeout: float = _DEFAULT_TIMEOUT,
     partition_size: int | None = None,
+    token_ttl: float = DASK_TOKEN_TTL,
 ) -> AuditResult:
     """:func:`audit` on a Dask cluster: partitions of ids run on the workers of ``client``
     (a ``distributed.Client``), each with the local engine's per-video async code and
     ``concurrency`` videos in flight; the results are gathered here into the same tables
     (and saved to ``out`` as each partition completes).
 
-    The key goes to the workers as ``key_id`` + ``key.private_key_base64()`` (or the
-    ``key_id``/``key_b64`` given instead of ``key``), wrapped so that it never shows in a
-    repr or a log, and is rebuilt there.  A partition whose task fails (a worker dies)
-    comes back with every one of its ids as ``error``.
+    **The private key never leaves this machine.**  Before submitting, one token per video
+    is minted here (``key.mint_many(ids, ttl=token_ttl)``), and each partition ships only
+    its ``{video_id: token}`` (redacted in reprs, since Dask logs the arguments of failed
+    tasks); the workers pass each token to :func:`~hs_notebook.ladder.inspect_async`.
+
+    ``token_ttl`` (seconds, default 6 h) must cover the time from submission until the
+    last partition has finished: the wait in the cluster's queue plus the run itself.  A
+    token that expired first makes its video come back ``refused`` (``expired``); resume
+    with ``out=`` then audits it again with fresh tokens.
+
+    A partition whose task fails (a worker dies) comes back with every one of its ids as
+    ``error``.
     """
     try:
         from distributed import as_completed
@@ -857,7 +900,8 @@ def audit_dask(
     ids = _check_ids(video_ids)
     _check_common(concurrency, timeout, None)
     _check_int("partition_size", partition_size, optional=True)
-    material = _material(key, key_id, key_b64)
+    key = _check_key(key)
+    ttl = _check_ttl(token_ttl)
     store, previous = _prepare_store(out, resume)
     todo = _todo(ids, previous[0]) if resume else list(ids)
     started = time.perf_counter()
@@ -865,13 +909,29 @@ def audit_dask(
     parts = [todo[i : i + size] for i in range(0, len(todo), size)]
     bar = _progress(progress, len(ids), len(ids) - len(todo), "audit (dask)")
     sink = _Sink(None, 1, None)  # collects; each partition is saved as it completes
+
+    def keep(rows: list[dict[str, Any]], findings: pd.DataFrame, done: int) -> None:
+        sink.rows.extend(rows)
+        if not findings.empty:
+            sink.tables.append(findings)
+        if store is not None:
+            store.write_part(_summary_frame(rows), findings)
+        if bar is not None:
+            bar.update(done)
+
     futures = {}
     try:
         for part in parts:
+            tokens, unminted = _mint_partition(key, part, ttl)
+            if unminted:
+                keep(unminted, _empty_findings(), len(unminted))
+            runnable = [v for v in part if v in tokens]
+            if not runnable:
+                continue
             future = client.submit(
                 _audit_partition,
-                part,
-                material,
+                runnable,
+                _PartitionTokens({v: tokens[v] for v in runnable}),
                 project_id,
                 base_url,
                 concurrency,
@@ -879,7 +939,7 @@ def audit_dask(
                 float(timeout),
                 pure=False,
             )
-            futures[future] = part
+            futures[future] = runnable
         for future in as_completed(list(futures)):
             part = futures[future]
             try:
@@ -889,13 +949,7 @@ def audit_dask(
                 reason = f"Dask task failed: {type(exc).__name__}: {exc}"
                 rows = [_row(v, "error", 0.0, reason) for v in part]
                 findings = _empty_findings()
-            sink.rows.extend(rows)
-            if not findings.empty:
-                sink.tables.append(findings)
-            if store is not None:
-                store.write_part(_summary_frame(rows), findings)
-            if bar is not None:
-                bar.update(len(part))
+            keep(rows, findings, len(part))
     finally:
         if bar is not None:
             bar.close()
@@ -912,5 +966,5 @@ def audit_dask(
         audited=len(todo),
         out=store.path if store is not None else None,
         engine="dask",
-        extra={"partitions": len(parts), "partition_size": size},
+        extra={"partitions": len(parts), "partition_size": size, "token_ttl": ttl},
     )

@@ -14,9 +14,22 @@
     Audit every id of FILE (one per line; blank lines and ``#`` comments ignored; ``-``
     reads stdin), saving and resuming as :func:`hs_notebook.catalog.audit` does.
 
-Exit codes: 0 when nothing reaches the ``--fail-on`` threshold (default ``error``), 1 when
-something does (for ``audit``, also any video refused, not found or failed), 2 on usage
-or input errors (a bad argument, a missing key, a refused token for ``qa``).
+Exit codes (the same for both subcommands):
+
+* 0: nothing reaches the ``--fail-on`` threshold (default ``error``).
+* 1: the check failed: findings at or above the threshold; or the ladder could not be
+  checked because the origin answered for it: the token was refused (401/403,
+  :class:`~hs_notebook.errors.TokenRejected`), the video does not exist (404,
+  :class:`~hs_notebook.errors.NotFound`) or the origin failed or was unreachable after the
+  retries (:class:`~hs_notebook.errors.FetchError`).  For ``audit``: also any video that
+  came back refused, not_found or error.  One line on stderr says which (with ``--json``,
+  ``qa`` also prints ``{"target", "error": {...}}`` on stdout).
+* 2: usage or input errors, before anything was checked: a bad argument or id, a missing
+  or unreadable key, an unreadable ``--ids`` file, a Dask scheduler that cannot be reached
+  (``--connect-timeout``, default 10 s) or whose address is malformed.
+
+A failed segment measurement does not fail ``qa``: the bitrate rules are then reported as
+not checked (``info``) and every other rule still runs.
 """
 
 from __future__ import annotations
@@ -29,10 +42,32 @@ from typing import Any
 
 from hs_notebook import cli as _cli
 from hs_notebook.cli import EXIT_FAILED, EXIT_OK, _add_key_args, _load_key, _positive_int, _Usage
+from hs_notebook.errors import FetchError, NotFound, TokenRejected
+
+_QA_EPILOG = """exit codes:
+  0  nothing at or above --fail-on (default error)
+  1  findings at or above --fail-on; or the ladder could not be checked because the
+     origin refused the token (401/403), has no such video (404), or failed or was
+     unreachable after the retries (5xx, network); one line on stderr says which
+  2  usage or input error: bad argument or id, missing key
+A failed segment measurement does not fail: the bitrate rules are reported as not checked."""
+
+_AUDIT_EPILOG = """exit codes:
+  0  nothing at or above --fail-on (default error), and every video was checked
+  1  findings at or above --fail-on, or a video came back refused (401/403), not_found
+     (404) or error (5xx / network after the retries, timeout, malformed playlist)
+  2  usage or input error: bad argument, missing key, unreadable --ids, a --scheduler
+     address that is malformed or cannot be reached within --connect-timeout"""
 
 __all__ = ["cmd_audit", "cmd_qa", "register"]
 
 _FAIL_ON = ("error", "warning")
+#: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 # ---------------------------------------------------------------------------- qa
@@ -45,18 +80,21 @@ def cmd_qa(args: argparse.Namespace) -> int:
     from hs_notebook.qa import qa
 
     target: str = args.target
-    if target.startswith(("http://", "https://")):
-        if args.project_id is not None:
-            raise _Usage("--project-id is for a video id; a master URL already names it")
-        ladder = inspect_url(target)
-        shown = redact(target)
-    else:
-        if args.project_id is None:
-            raise _Usage("a video id needs --project-id (or give the signed master playlist URL)")
-        key = _load_key(args)
-        ladder = inspect(target, key, args.project_id, args.base_url, ttl=args.ttl)
-        shown = target
-    findings = qa(ladder, measure=not args.no_measure)
+    url = target.startswith(("http://", "https://"))
+    shown = redact(target) if url else target
+    if url and args.project_id is not None:
+        raise _Usage("--project-id is for a video id; a master URL already names it")
+    if not url and args.project_id is None:
+        raise _Usage("a video id needs --project-id (or give the signed master playlist URL)")
+    key = None if url else _load_key(args)
+    try:
+        if url:
+            ladder = inspect_url(target)
+        else:
+            ladder = inspect(target, key, args.project_id, args.base_url, ttl=args.ttl)
+        findings = qa(ladder, measure=not args.no_measure)
+    except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
+        return _origin_failed(args, shown, exc)
     if args.json:
         print(json.dumps({"target": shown, **findings.to_dict()}, indent=2))
     else:
@@ -68,6 +106,25 @@ def cmd_qa(args: argparse.Namespace) -> int:
                 extra = f" [measured {row.measured or '-'}, expected {row.expected or '-'}]"
             print(f"  {row.severity:<7} {row.rule:<26} {row.subject}: {row.message}{extra}")
     return EXIT_FAILED if findings.fails(args.fail_on) else EXIT_OK
+
+
+def _origin_failed(args: argparse.Namespace, shown: str, exc: TokenRejected | FetchError) -> int:
+    """The origin refused, did not have, or could not serve the ladder: exit 1, one line."""
+    if isinstance(exc, TokenRejected):
+        kind = "refused"
+    elif isinstance(exc, NotFound):
+        kind = "not found"
+    else:
+        kind = "origin failed or unreachable"
+    message = _one_line(str(exc))
+    print(f"hs-notebook: qa {shown}: {kind}: {message}", file=sys.stderr)
+    if args.json:
+        error: dict[str, Any] = {"type": type(exc).__name__, "message": message}
+        error["status"] = getattr(exc, "status", None)
+        if isinstance(exc, TokenRejected):
+            error["reason"] = exc.reason
+        print(json.dumps({"target": shown, "error": error}, indent=2))
+    return EXIT_FAILED
 
 
 # ---------------------------------------------------------------------------- audit
@@ -91,16 +148,31 @@ def _read_ids(source: str) -> list[str]:
     return ids
 
 
-def _dask_client(scheduler: str | None) -> Any:
+def _dask_client(scheduler: str | None, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Any:
+    """A ``distributed.Client`` for ``--scheduler`` (waiting at most ``connect_timeout``
+    seconds), or on a new LocalCluster; an unreachable or malformed address is a usage
+    error (exit 2, one line), not a traceback."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - optional extra
         raise _Usage(
             "--engine dask needs dask[distributed]: pip install 'hs_notebook[dask]'"
         ) from None
-    if scheduler:
-        return Client(scheduler)
-    return Client(LocalCluster(processes=True, dashboard_address=None))
+    if not scheduler:
+        return Client(LocalCluster(processes=True, dashboard_address=None))
+    try:
+        return Client(scheduler, timeout=connect_timeout)
+    except ValueError as exc:  # a malformed address ("garbage::", an unknown protocol)
+        raise _Usage(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address ({_one_line(str(exc))});"
+            " expected e.g. tcp://host:8786"
+        ) from None
+    except OSError as exc:  # refused, unknown host, timed out (TimeoutError is an OSError)
+        raise _Usage(
+            f"cannot connect to the Dask scheduler at {scheduler} within "
+            f"{connect_timeout:g} s ({_one_line(str(exc)) or type(exc).__name__}); is it "
+            "running and reachable? (--connect-timeout to wait longer)"
+        ) from None
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -112,7 +184,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise _Usage("--scheduler is for --engine dask")
     key = _load_key(args)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    client = _dask_client(args.scheduler) if args.engine == "dask" else None
+    if args.connect_timeout is not None and not args.scheduler:
+        raise _Usage("--connect-timeout is for --scheduler")
+    timeout = DEFAULT_CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+    client = _dask_client(args.scheduler, timeout) if args.engine == "dask" else None
     try:
         result = audit(
             ids,
@@ -127,6 +202,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             engine=args.engine,
             client=client,
             timeout=args.timeout,
+            token_ttl=args.token_ttl,
         )
     finally:
         if client is not None:
@@ -171,6 +247,8 @@ def register(sub: Any) -> None:
         "qa",
         help="check one ladder against RFC 8216, Apple's HLS spec and HeapStream "
         "(exit 1 on findings)",
+        epilog=_QA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", metavar="VIDEO_ID|MASTER_URL")
     p.add_argument("--project-id", type=_cli._int, help="needed with a video id")
@@ -191,7 +269,12 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_qa)
 
-    p = sub.add_parser("audit", help="QA many videos, saved and resumable (exit 1 on failures)")
+    p = sub.add_parser(
+        "audit",
+        help="QA many videos, saved and resumable (exit 1 on failures)",
+        epilog=_AUDIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ids", required=True, help="file with one video id per line ('-': stdin)")
     p.add_argument("--out", required=True, help="results file, .parquet or .csv")
     p.add_argument("--project-id", required=True, type=_cli._int)
@@ -201,8 +284,21 @@ def register(sub: Any) -> None:
     p.add_argument("--measure", action="store_true", help="also measure segment sizes")
     p.add_argument("--no-resume", action="store_true", help="redo every id, overwrite --out")
     p.add_argument("--timeout", type=_seconds, default=120.0, help="seconds per video")
+    p.add_argument(
+        "--token-ttl",
+        type=_seconds,
+        default=None,
+        help="lifetime of the minted tokens: per video (default 3600), or with --engine dask "
+        "all minted before submitting, so it must cover the whole run (default 21600)",
+    )
     p.add_argument("--engine", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=None,
+        help=f"seconds to wait for --scheduler (default {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
     p.add_argument("--fail-on", choices=_FAIL_ON, default="error")
     p.add_argument("--json", action="store_true", help="print the per-video summary as JSON")
     p.add_argument(

@@ -11,7 +11,11 @@ The rules, in one place:
   ``reason`` and a local diagnosis of the token; 404 raises
   :class:`~hs_notebook.errors.NotFound`; anything else (or retries spent) raises
   :class:`~hs_notebook.errors.FetchError` naming the last cause.  A body that should be a
-  playlist but is not raises :class:`~hs_notebook.errors.PlaylistError`.
+  playlist but is not raises :class:`~hs_notebook.errors.PlaylistError` naming what came
+  instead (``image/jpeg (71344 bytes)``, or at most 60 printable characters of text).  A
+  401/403 from another origin after a redirect that (by the rule below) left the token
+  behind says so in its detail.  Arguments of the wrong type or value raise
+  :class:`~hs_notebook.errors.InvalidArgument` before anything is sent.
 * **Tokens are bearer credentials**: a child URI on the *same origin* (scheme, host,
   port) as its parent that has no ``token`` query parameter gets the parent's token
   (:func:`child_url`); a token is never added to another origin.  Redirects are followed
@@ -39,8 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -131,8 +137,10 @@ def _parse(url: str | httpx.URL) -> httpx.URL:
     """``httpx.URL(url)``, with a malformed URL raised as :class:`InvalidArgument`."""
     if isinstance(url, httpx.URL):
         return url
+    if not isinstance(url, str):
+        raise InvalidArgument(f"a URL must be a str, got {type(url).__name__}")
     try:
-        return httpx.URL(str(url))
+        return httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise InvalidArgument(f"not a valid URL: {redact(str(url))!r} ({exc})") from None
 
@@ -168,6 +176,8 @@ def token_of(url: str | httpx.URL) -> str | None:
 
 def with_token(url: str | httpx.URL, token: str) -> str:
     """``url`` with its ``token`` query parameter set to ``token``."""
+    if not isinstance(token, str):  # a Token is a str
+        raise InvalidArgument(f"token must be a str, got {type(token).__name__}")
     return str(_parse(url).copy_set_param("token", str(token)))
 
 
@@ -190,6 +200,8 @@ def child_url(parent_url: str | httpx.URL, uri: str) -> str:
     :class:`~hs_notebook.errors.PlaylistError` for a malformed ``uri``.
     """
     parent = _parse(parent_url)
+    if not isinstance(uri, str):
+        raise InvalidArgument(f"a playlist URI must be a str, got {type(uri).__name__}")
     try:
         target = parent.join(uri)
     except httpx.InvalidURL as exc:
@@ -216,7 +228,16 @@ def redirect_url(
     ``token_origin``; on any other origin the ``token`` parameter is stripped, even when
     the ``Location`` itself carries one.
     """
-    target = _parse(current_url).join(location)
+    if not isinstance(location, str):
+        raise InvalidArgument(f"location must be a str, got {type(location).__name__}")
+    if token is not None and not isinstance(token, str):
+        raise InvalidArgument(f"token must be a str or None, got {type(token).__name__}")
+    try:
+        target = _parse(current_url).join(location)
+    except httpx.InvalidURL as exc:
+        raise InvalidArgument(
+            f"not a valid redirect target: {redact(location)!r} ({exc})"
+        ) from None
     if token_origin is None:
         home = origin_of(current_url)
     elif isinstance(token_origin, tuple):
@@ -314,37 +335,88 @@ def _decode(content: bytes, headers: httpx.Headers) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _check_expected(text: str, headers: httpx.Headers, url: str, expect: Expect) -> None:
+#: Content types whose bodies are never a playlist or WebVTT (compared without parameters).
+_BINARY_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/mp4",
+        "application/x-protobuf",
+    }
+)
+_BINARY_TYPE_PREFIXES = ("image/", "video/", "audio/", "font/")
+#: Most characters of a body quoted in an error message.
+_SNIPPET = 60
+
+
+def _looks_binary(content: bytes, text: str, ctype: str) -> bool:
+    """Whether a body is binary data (an image, a video segment, ...) rather than text."""
+    if ctype.startswith(_BINARY_TYPE_PREFIXES) or ctype in _BINARY_TYPES:
+        return True
+    sample = content[:1024]
+    if b"\x00" in sample:
+        return True
+    head = text[:1024]
+    odd = sum(1 for c in head if c == "\ufffd" or (not c.isprintable() and c not in "\t\r\n\f"))
+    return odd * 10 > len(head)  # more than a tenth unreadable
+
+
+def _snippet(text: str, limit: int = _SNIPPET) -> str:
+    """The start of ``text`` safe to quote: whitespace runs folded to one space,
+    unprintable characters shown as ``?``, token values redacted, at most ``limit``
+    characters (``…`` when cut)."""
+    folded = " ".join(text[: limit * 4].split())
+    clean = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in folded)
+    clean = _redact_text(clean)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _check_expected(
+    content: bytes, text: str, headers: httpx.Headers, url: str, expect: Expect
+) -> None:
+    """Raise unless the body (``content``, decoded as ``text``) is what ``expect`` says."""
     if expect is None:
         return
+    if expect == "playlist":
+        marker, error, what = "#EXTM3U", PlaylistError, "an HLS playlist"
+    elif expect == "vtt":
+        marker, error, what = "WEBVTT", VTTError, "WebVTT"
+    else:
+        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     head = text.lstrip()[:200]
     looks_html = ctype in ("text/html", "application/xhtml+xml") or head[:1] == "<"
-    if expect == "playlist":
-        if looks_html:
-            raise PlaylistError(
-                f"expected an HLS playlist from {redact(url)} but got an HTML page "
-                f"(content-type {ctype or 'unknown'}); is this a player page (/e/) rather "
-                "than a playlist URL (/mmpl/, /mpl/, /mplt/)?"
-            )
-        if not text.startswith("#EXTM3U"):
-            raise PlaylistError(
-                f"the body of {redact(url)} is not an HLS playlist: it does not start with "
-                f"#EXTM3U (it starts with {head[:40]!r})"
-            )
-    elif expect == "vtt":
-        if looks_html:
-            raise VTTError(
-                f"expected WebVTT from {redact(url)} but got an HTML page "
-                f"(content-type {ctype or 'unknown'})"
-            )
-        if not text.startswith("WEBVTT"):
-            raise VTTError(
-                f"the body of {redact(url)} is not WebVTT: it does not start with WEBVTT "
-                f"(it starts with {head[:40]!r})"
-            )
-    else:
-        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+    if text.startswith(marker) and not looks_html:
+        return
+    size = len(content)
+    if _looks_binary(content, text, ctype):
+        got = ctype if ctype else "binary data (no content-type)"
+        hint = (
+            "a playlist URL (/mmpl/ master, /mpl/ preset, /mplt/ text track)"
+            if expect == "playlist"
+            else "a WebVTT URL (a storyboard /sbt/ or a text-track segment)"
+        )
+        raise error(
+            f"expected {what} from {redact(url)} but got {got} ({size} bytes); is this a "
+            f"poster, sprite, segment or MP4 URL? Pass {hint}"
+        )
+    if looks_html:
+        hint = (
+            "; is this a player page (/e/) rather than a playlist URL (/mmpl/, /mpl/, /mplt/)?"
+            if expect == "playlist"
+            else ""
+        )
+        raise error(
+            f"expected {what} from {redact(url)} but got an HTML page "
+            f"(content-type {ctype or 'unknown'}, {size} bytes){hint}"
+        )
+    raise error(
+        f"the body of {redact(url)} is not {what}: it does not start with {marker} "
+        f"(content-type {ctype or 'unknown'}, {size} bytes; it starts with "
+        f"{_snippet(head)!r})"
+    )
 
 
 def _retry_after(headers: httpx.Headers, cap: float) -> float | None:
@@ -453,6 +525,23 @@ def status_error(
     return FetchError(f"HTTP {status} {phrase} from {shown}", url=shown, status=status)
 
 
+def _explain_withheld_token(err: TokenRejected, asked: httpx.URL, final: str) -> TokenRejected:
+    """``err`` with the context a bare ``missing_token`` lacks when the request carried a
+    token and a redirect led to another origin, which (by design) never got it."""
+    if not asked.params.get("token") or origin_of(final) == origin_of(asked):
+        return err
+    there = _origin_text(final)
+    detail = (
+        f"{_origin_text(str(asked))} redirected the request to another origin, {there}, and "
+        "the token was not forwarded there (tokens never leave the origin they were minted "
+        f"for); {there} says: {err.detail}.  Sign the URL for {there} itself, or fix the "
+        "redirect"
+    )
+    return TokenRejected(
+        err.reason, detail, url=err.url, status=err.status, diagnosis=err.diagnosis
+    )
+
+
 async def _read_body(
     response: httpx.Response, url: str, limit: int, *, method: str = "GET", cut: bool = False
 ) -> bytes:
@@ -496,6 +585,88 @@ def _too_large(url: str, limit: int, why: str, status: int) -> FetchError:
         "(client.stream(url), hs_notebook.download.download)",
         url=redact(url),
         status=status,
+    )
+
+
+# ------------------------------------------------------------------ argument checks
+
+
+def _positive_seconds(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _check_timeout(timeout: Any) -> httpx.Timeout:
+    """``timeout`` as an :class:`httpx.Timeout`: ``None`` (no timeout), seconds > 0, or an
+    ``httpx.Timeout`` whose every part is seconds > 0 or ``None``."""
+    if timeout is None:
+        return httpx.Timeout(None)
+    if isinstance(timeout, httpx.Timeout):
+        for part in ("connect", "read", "write", "pool"):
+            value = getattr(timeout, part)
+            if value is not None and not _positive_seconds(value):
+                raise InvalidArgument(
+                    f"timeout.{part} must be seconds > 0 or None (no limit), got {value!r}"
+                )
+        return timeout
+    if _positive_seconds(timeout):
+        return httpx.Timeout(float(timeout))
+    raise InvalidArgument(
+        f"timeout must be seconds > 0 (an int or float), an httpx.Timeout, or None for no "
+        f"timeout; got {timeout!r}"
+    )
+
+
+def _check_headers(headers: Any, what: str = "headers") -> dict[str, str]:
+    """``headers`` as a dict: ``None`` or a mapping of str names to str values."""
+    if headers is None:
+        return {}
+    if isinstance(headers, httpx.Headers):
+        return dict(headers.items())
+    if not isinstance(headers, Mapping):
+        raise InvalidArgument(
+            f"{what} must be a mapping {{name: value}} of strings, got {type(headers).__name__}"
+        )
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidArgument(f"{what}: a header name must be a non-empty str, got {name!r}")
+        if not isinstance(value, str):
+            raise InvalidArgument(f"{what}[{name!r}] must be a str, got {type(value).__name__}")
+    return dict(headers)
+
+
+def _check_allow_status(allow_status: Any) -> Collection[int]:
+    """``allow_status`` as a frozenset of HTTP statuses (ints 100-599)."""
+    if isinstance(allow_status, str | bytes) or not isinstance(allow_status, Collection):
+        raise InvalidArgument(
+            f"allow_status must be a collection of HTTP statuses such as (404,), got "
+            f"{allow_status!r}"
+        )
+    for status in allow_status:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status < 600:
+            raise InvalidArgument(
+                f"allow_status must hold HTTP statuses (ints 100-599), got {status!r}"
+            )
+    return frozenset(allow_status)
+
+
+def _check_expect(expect: Any) -> None:
+    if expect is not None and expect not in ("playlist", "vtt"):
+        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+
+
+def _origin_text(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (the default port left out)."""
+    scheme, host, port = origin_of(url)
+    shown = f"[{host}]" if ":" in host else host
+    return (
+        f"{scheme}://{shown}"
+        if port == _DEFAULT_PORTS.get(scheme)
+        else f"{scheme}://{shown}:{port}"
     )
 
 
@@ -677,6 +848,10 @@ class AsyncClient:
     ``async with`` block or call :meth:`aclose`.  It belongs to the event loop it is
     first used on.  ``max_body_size`` bounds the bodies read into memory (see the
     module docstring); streamed bodies are not bounded.
+
+    ``timeout`` is seconds > 0, an :class:`httpx.Timeout` (each part seconds > 0 or
+    ``None``), or ``None`` for no limit; ``headers`` a mapping of str to str sent with
+    every request.  Anything else raises :class:`InvalidArgument`.
     """
 
     def __init__(
@@ -693,10 +868,22 @@ class AsyncClient:
     ) -> None:
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise InvalidArgument(f"retries must be an int >= 0, got {retries!r}")
-        if not isinstance(backoff, int | float) or backoff < 0:
+        if (
+            isinstance(backoff, bool)
+            or not isinstance(backoff, int | float)
+            or not 0 <= backoff < math.inf  # also refuses NaN
+        ):
             raise InvalidArgument(f"backoff must be seconds >= 0, got {backoff!r}")
-        if not isinstance(max_connections, int) or max_connections < 1:
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
             raise InvalidArgument(f"max_connections must be an int >= 1, got {max_connections!r}")
+        if not isinstance(http2, bool):
+            raise InvalidArgument(f"http2 must be True or False, got {http2!r}")
+        checked_timeout = _check_timeout(timeout)
+        extra_headers = _check_headers(headers)
         if (
             isinstance(max_retry_after, bool)
             or not isinstance(max_retry_after, int | float)
@@ -711,7 +898,7 @@ class AsyncClient:
             raise InvalidArgument(
                 f"max_body_size must be bytes (an int >= 1), got {max_body_size!r}"
             )
-        self.timeout = httpx.Timeout(timeout)
+        self.timeout = checked_timeout
         self.retries = retries
         self.backoff = float(backoff)
         self.max_retry_after = float(max_retry_after)
@@ -719,7 +906,7 @@ class AsyncClient:
         self.http2 = http2
         self.max_connections = max_connections
         all_headers = {"User-Agent": _user_agent()}
-        all_headers.update(headers or {})
+        all_headers.update(extra_headers)
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -839,10 +1026,15 @@ class AsyncClient:
 
         Raises the project's errors for error statuses not in ``allow_status``.
         """
-        url = str(url)
+        if not isinstance(url, str):
+            raise InvalidArgument(
+                f"url must be an absolute http(s) URL (a str), got {type(url).__name__}"
+            )
         if not url.startswith(("http://", "https://")):
             raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
         parsed = _request_url(url)
+        headers = _check_headers(headers) or None
+        allow_status = _check_allow_status(allow_status)
         attempt = 0
         while True:
             response: httpx.Response | None = None
@@ -865,6 +1057,8 @@ class AsyncClient:
                     if method == "HEAD" and status in (401, 403):
                         body = await self._refusal_body(url, headers, parsed)
                     err = status_error(status, final, body, response.headers)
+                    if isinstance(err, TokenRejected):
+                        err = _explain_withheld_token(err, parsed, final)
                     if status in _RETRY_STATUSES:
                         raise FetchError(
                             f"{err} (gave up after {attempt + 1} attempts)",
@@ -908,12 +1102,13 @@ class AsyncClient:
         allow_status: Collection[int] = (),
     ) -> Fetched:
         """GET ``url`` (retries, redirects, errors as in the module docstring)."""
+        _check_expect(expect)
         response, final, content = await self._send(
             "GET", url, headers=headers, allow_status=allow_status
         )
         result = Fetched(str(url), final, response.status_code, response.headers, content)
         if expect is not None:
-            _check_expected(result.text, result.headers, final, expect)
+            _check_expected(result.content, result.text, result.headers, final, expect)
         return result
 
     async def get_text(
@@ -1138,10 +1333,21 @@ class Client:
 
         >>> heads = client.run(lambda ac: asyncio.gather(*map(ac.head, urls)))  # doctest: +SKIP
         """
+        if not callable(fn):
+            raise InvalidArgument(
+                f"run() needs a function of the AsyncClient returning an awaitable, got "
+                f"{type(fn).__name__}"
+            )
         runner, inner = self._ensure()
 
         async def call() -> T:
-            return await fn(inner)
+            result = fn(inner)
+            if not inspect.isawaitable(result):
+                raise InvalidArgument(
+                    f"run() needs a function returning an awaitable (a coroutine), but it "
+                    f"returned {type(result).__name__}"
+                )
+            return await result
 
         return runner.submit(call())
 
@@ -1246,6 +1452,8 @@ class SyncStream:
         A dropped connection or a body shorter than Content-Length raises
         :class:`FetchError` (with the httpx error as ``__cause__``).
         """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidArgument(f"chunk_size must be an int >= 1, got {chunk_size!r}")
         agen = self._response.aiter_bytes(chunk_size)
         try:
             while True:

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -83,19 +84,35 @@ def _disposition_name(value: str | None) -> str | None:
 def filename_for(url: str, headers: httpx.Headers | dict[str, str] | None = None) -> str:
     """The file name a download of ``url`` gets in a directory: the ``Content-Disposition``
     name when the origin sends one, else ``<kind>-<id><ext>`` (``mp4-<preset>.mp4``,
-    ``original-<video>.mp4``), else the last path segment."""
-    headers = httpx.Headers(headers or {})
+    ``original-<video>.mp4``), else the last path segment.
+
+    Raises :class:`~hs_notebook.errors.InvalidArgument` for a non-str ``url`` or headers
+    that are not a mapping of strings."""
+    if not isinstance(url, str):
+        raise InvalidArgument(f"url must be a str, got {type(url).__name__}")
+    if headers is not None and not isinstance(headers, httpx.Headers | Mapping):
+        raise InvalidArgument(
+            f"headers must be a mapping {{name: value}}, got {type(headers).__name__}"
+        )
+    try:
+        headers = httpx.Headers(headers or {})
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"headers must map str names to str values ({exc})") from None
     name = _disposition_name(headers.get("content-disposition"))
     if name:
         return name
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     ext = _EXTENSIONS.get(ctype, "")
-    signed = parse_signed_url(url)
+    try:
+        path = httpx.URL(url).path
+        signed = parse_signed_url(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise InvalidArgument(f"not a valid URL: {redact(url)!r} ({exc})") from None
     if signed is not None:
         if not ext and signed.kind in ("mp4", "original"):
             ext = ".mp4"
         return f"{signed.kind}-{signed.id}{ext}"
-    last = _safe_name(unquote(httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1]))
+    last = _safe_name(unquote(path.rstrip("/").rsplit("/", 1)[-1]))
     return last or f"download{ext}"
 
 
@@ -152,6 +169,22 @@ def _refuse_existing(dest: Path, url: str) -> None:
     )
 
 
+def _destination(dest: Any) -> Path:
+    """``dest`` as a path: a non-empty str or ``os.PathLike`` of str."""
+    path = os.fspath(dest) if isinstance(dest, str | os.PathLike) else None
+    if not isinstance(path, str):
+        raise InvalidArgument(
+            f"dest must be a file path or an existing directory (a str or pathlib.Path), "
+            f"got {type(dest).__name__}"
+        )
+    if not path.strip() or "\x00" in path:
+        raise InvalidArgument(
+            f"dest must be a file path or an existing directory, got {dest!r}; pass '.' for "
+            "the current directory"
+        )
+    return Path(path).expanduser()
+
+
 def download(
     url: str,
     dest: str | os.PathLike[str],
@@ -177,14 +210,18 @@ def download(
     originals), :class:`~hs_notebook.errors.NotFound`, or :class:`DownloadError` when the
     download cannot be completed (the ``.part`` file is kept so a new call resumes).
     """
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise InvalidArgument(f"url must be an absolute http(s) URL, got {redact(str(url))!r}")
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if not isinstance(url, str):
+        raise InvalidArgument(
+            f"url must be an absolute http(s) URL (a str), got {type(url).__name__}"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise InvalidArgument(f"url must be an absolute http(s) URL, got {redact(url)!r}")
+    target = _destination(dest)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidArgument(f"chunk_size must be an int >= 1, got {chunk_size!r}")
     if client is not None and not isinstance(client, Client):
         raise InvalidArgument(f"client must be a hs_notebook Client, got {type(client).__name__}")
     used = client or default_client()
-    target = Path(os.fspath(dest)).expanduser()
     bar: Any = None
     attempts = 0
     restarts = 0

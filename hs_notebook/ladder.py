@@ -165,6 +165,13 @@ def propagate_tokens(parent_url: str | None, uris: Iterable[Any]) -> list[Any]:
     Non-strings (``<NA>``) pass through; with no absolute parent or no parent token the
     URIs are returned unchanged.
     """
+    if parent_url is not None and not isinstance(parent_url, str):
+        raise InvalidArgument(f"parent_url must be a str or None, got {type(parent_url).__name__}")
+    if isinstance(uris, str | bytes) or not isinstance(uris, Iterable):
+        raise InvalidArgument(
+            f"uris must be an iterable of URI strings (a list or a column), got "
+            f"{type(uris).__name__}"
+        )
     items = list(uris)
     if not parent_url or not parent_url.startswith(("http://", "https://")):
         return items
@@ -339,6 +346,28 @@ def _keys(preset_ids: Sequence[Any], uris: Sequence[Any]) -> list[str | None]:
     return keys
 
 
+def _preset_list(preset_ids: Any) -> list[str] | None:
+    """``preset_ids`` as a list: ``None`` stays ``None`` (all presets), one id (a str)
+    becomes ``[id]``, an iterable of str ids a list of them."""
+    if preset_ids is None:
+        return None
+    if isinstance(preset_ids, str):
+        return [preset_ids]
+    if isinstance(preset_ids, bytes | bytearray) or not isinstance(preset_ids, Iterable):
+        raise InvalidArgument(
+            f"preset_ids must be a preset id (a str), a list of them, or None for all; got "
+            f"{type(preset_ids).__name__}"
+        )
+    out = list(preset_ids)
+    for pid in out:
+        if not isinstance(pid, str):
+            raise InvalidArgument(
+                f"preset_ids must hold preset ids (str values of ladder.renditions.preset_id), "
+                f"got {type(pid).__name__} {_shown(pid)!r}"
+            )
+    return out
+
+
 class _QAFacts(NamedTuple):
     """What :mod:`hs_notebook.qa` reads of a ladder, as plain Python data (the same values
     its tables are made from)."""
@@ -508,7 +537,10 @@ class Ladder:
 
     def _key(self, preset_id: str) -> str:
         if not isinstance(preset_id, str):
-            preset_id = str(preset_id)
+            raise InvalidArgument(
+                f"a preset id must be a str (a value of ladder.renditions.preset_id), got "
+                f"{type(preset_id).__name__}"
+            )
         if preset_id in self._media:
             return preset_id
         if "renditions" in self._tables:
@@ -713,11 +745,12 @@ class Ladder:
         )
 
     async def _measure(
-        self, ac: AsyncClient, preset_ids: Sequence[str] | None, concurrency: int
+        self, ac: AsyncClient, preset_ids: str | Iterable[str] | None, concurrency: int
     ) -> pd.DataFrame:
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
-        keys = list(self._media) if preset_ids is None else [self._key(p) for p in preset_ids]
+        wanted = _preset_list(preset_ids)
+        keys = list(self._media) if wanted is None else list(dict.fromkeys(map(self._key, wanted)))
         jobs: list[tuple[str, int, str, float, Any]] = []
         for key in keys:
             seg = self._media[key].segments
@@ -763,7 +796,7 @@ class Ladder:
 
     async def measure_segment_sizes_async(
         self,
-        preset_ids: Sequence[str] | None = None,
+        preset_ids: str | Iterable[str] | None = None,
         concurrency: int = 16,
         *,
         client: AsyncClient | None = None,
@@ -772,11 +805,12 @@ class Ladder:
         return await self._with_async(client, lambda ac: self._measure(ac, preset_ids, concurrency))
 
     def measure_segment_sizes(
-        self, preset_ids: Sequence[str] | None = None, concurrency: int = 16
+        self, preset_ids: str | Iterable[str] | None = None, concurrency: int = 16
     ) -> pd.DataFrame:
         """Measure every segment's size in bytes (HEAD ``Content-Length``, else a ranged
         ``GET`` with ``Range: bytes=0-0`` reading the ``Content-Range`` total), at most
-        ``concurrency`` requests at a time.  Columns: ``COLUMNS["segment_sizes"]``.
+        ``concurrency`` requests at a time.  ``preset_ids`` is one preset id (or variant
+        URI), a list of them, or ``None`` for all.  Columns: ``COLUMNS["segment_sizes"]``.
         Afterwards :meth:`segments` has a ``size`` column for the measured presets."""
         return self._sync().run(lambda ac: self._measure(ac, preset_ids, concurrency))
 
@@ -887,7 +921,11 @@ async def _inspect_with(ac: AsyncClient, master_url: str) -> dict[str, Any]:
 
 
 def _check_url(master_url: Any) -> str:
-    if not isinstance(master_url, str) or not master_url.startswith(("http://", "https://")):
+    if not isinstance(master_url, str):
+        raise InvalidArgument(
+            f"master_url must be an absolute http(s) URL (a str), got {type(master_url).__name__}"
+        )
+    if not master_url.startswith(("http://", "https://")):
         raise InvalidArgument(
             f"master_url must be an absolute http(s) URL, got {redact(str(master_url))!r}"
         )
@@ -998,11 +1036,32 @@ def ladder_from_text(
     On-demand fetches (storyboard, cues, sprites, sizes) raise :class:`HeapStreamError`.
     """
     if not isinstance(master_text, str):
-        raise InvalidArgument(f"master_text must be a str, got {type(master_text).__name__}")
+        raise InvalidArgument(
+            f"master_text must be the master playlist text (a str), got "
+            f"{type(master_text).__name__}"
+            + ("; decode it first (data.decode('utf-8'))" if isinstance(master_text, bytes) else "")
+        )
+    if media is not None and not isinstance(media, Mapping):
+        raise InvalidArgument(
+            "media must be a mapping {preset_id or variant URI: media playlist text}, got "
+            f"{type(media).__name__}"
+        )
+    if base_uri is not None and not isinstance(base_uri, str):
+        raise InvalidArgument(
+            f"base_uri must be the master playlist's URL (a str) or None, got "
+            f"{type(base_uri).__name__}"
+        )
     given = dict(media or {})
     for k, v in given.items():
+        if not isinstance(k, str):
+            raise InvalidArgument(
+                f"media keys must be preset ids or variant URIs (str), got "
+                f"{type(k).__name__} {_shown(k)!r}"
+            )
         if not isinstance(v, str):
-            raise InvalidArgument(f"media[{k!r}] must be playlist text, got {type(v).__name__}")
+            raise InvalidArgument(
+                f"media[{_shown(k)!r}] must be media playlist text (a str), got {type(v).__name__}"
+            )
     parsed = _Master(master_text, base_uri)
     keys = parsed.keys()
     uris = list(parsed.renditions["uri"])

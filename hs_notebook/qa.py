@@ -15,7 +15,14 @@ segment sizes: :func:`qa` asks the ladder to measure them
 time), or takes them ready-made from ``sizes=``.  With ``measure=False``, or on a ladder
 built from text (:func:`~hs_notebook.ladder.ladder_from_text`, which has no origin), they
 are skipped: each skipped rule is listed in :attr:`Findings.skipped` with the reason and
-reported as an ``info`` finding, never silently passed.
+reported as an ``info`` finding, never silently passed.  The same happens when measuring
+fails (a segment refused, an origin down after the retries): one failed request costs the
+measured rules, never the findings of the others.
+
+Plots (matplotlib ``Figure`` objects, no pyplot state): :func:`findings_by_rule_figure`
+(findings per rule, coloured by severity, for one ladder or a whole audit) and
+:func:`bitrate_figure` (declared vs measured bitrate per rendition, from
+:func:`bitrate_table`).
 
 Conventions: bitrates are int bits/s, durations float seconds, sizes int bytes.  The
 ``measured`` and ``expected`` columns are text (values may be numbers, versions or codec
@@ -31,13 +38,13 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from hs_notebook.client import AsyncClient, redact
-from hs_notebook.errors import InvalidArgument
+from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.hls import (
     MasterPlaylistInfo,
     MediaPlaylistInfo,
@@ -46,7 +53,11 @@ from hs_notebook.hls import (
     parse_media,
 )
 
+if TYPE_CHECKING:  # matplotlib is imported by the plotting functions only, when called
+    from matplotlib.figure import Figure
+
 __all__ = [
+    "BITRATE_COLUMNS",
     "COLUMNS",
     "HEAPSTREAM_MAX_FRAME_RATE",
     "HEAPSTREAM_MAX_HEIGHT",
@@ -56,6 +67,9 @@ __all__ = [
     "Findings",
     "Rule",
     "RuleTable",
+    "bitrate_figure",
+    "bitrate_table",
+    "findings_by_rule_figure",
     "qa",
     "qa_async",
 ]
@@ -913,8 +927,7 @@ _APPLE = "Apple HLS Authoring Spec"
 _HS = "HeapStream FAQ"
 
 #: Every QA rule: id, severity, source, what it checks.  Severities: ``error`` (a MUST or a
-#: hard HeapStream limit), ``warning`` (a SHOULD, or a limit the sandbox's tiny profile
-#: breaks on purpose), ``info``.
+#: hard HeapStream limit), ``warning`` (a SHOULD or a recommendation), ``info``.
 RULES = RuleTable(
     (
         # --- RFC 8216 -----------------------------------------------------------------
@@ -1098,10 +1111,9 @@ RULES = RuleTable(
         ),
         Rule(
             "heapstream_resolution",
-            "warning",
+            "error",
             f"{_HS}: renditions",
-            "every video rendition is between 360p and 2160p (short side of the frame); a "
-            "warning because the sandbox's tiny profile uses small frames on purpose",
+            "every video rendition is between 360p and 2160p (short side of the frame)",
             _heapstream_resolution,
         ),
         Rule(
@@ -1302,23 +1314,285 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.array([], dtype="string") for c in COLUMNS})
 
 
+# ---------------------------------------------------------------------------- plots
+
+#: Columns of :func:`bitrate_table`: declared vs measured bitrates, one row per variant.
+BITRATE_COLUMNS: dict[str, str] = {
+    "rendition": "the variant's preset id (its redacted URI when it has none)",
+    "height": "frame height in pixels (<NA> when RESOLUTION is absent)",
+    "bandwidth": "declared BANDWIDTH, int bits/s",
+    "average_bandwidth": "declared AVERAGE-BANDWIDTH, int bits/s (<NA> when absent)",
+    "measured_peak": "measured peak: max over segments of size*8/EXTINF, int bits/s "
+    "(<NA> when not measured)",
+    "measured_average": "measured average: sum(size)*8 / sum(EXTINF), int bits/s "
+    "(<NA> when not measured)",
+    "peak_off": "measured_peak / bandwidth - 1, float (peak_bitrate wants it within ±0.10)",
+    "average_off": "measured_average / average_bandwidth - 1, float (average_bitrate wants "
+    "it within ±0.10)",
+}
+
+
+def bitrate_table(ladder: Any, sizes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Declared (``BANDWIDTH``, ``AVERAGE-BANDWIDTH``) vs measured (peak, average) bitrate
+    per variant, ordered by ``BANDWIDTH``; columns :data:`BITRATE_COLUMNS`.
+
+    ``sizes`` is the table of ``ladder.measure_segment_sizes()`` (or any table with
+    ``preset_id``, ``duration`` and ``size``); without it the measured columns are
+    ``<NA>``.  Pure: makes no requests.
+    """
+    _check_ladder(ladder)
+    measured = _measured_bitrates(sizes) if sizes is not None else {}
+    rows = sorted(
+        (var for var in _variants(ladder.renditions) if var.bandwidth),
+        key=lambda var: (var.bandwidth, var.order),
+    )
+
+    def off(value: float | None, declared: int | None) -> float | None:
+        return value / declared - 1 if value is not None and declared else None
+
+    peaks = [measured.get(var.key or "", (None, None))[0] for var in rows]
+    averages = [measured.get(var.key or "", (None, None))[1] for var in rows]
+    return pd.DataFrame(
+        {
+            "rendition": pd.array([var.subject for var in rows], dtype="string"),
+            "height": pd.array([var.height for var in rows], dtype="Int64"),
+            "bandwidth": pd.array([var.bandwidth for var in rows], dtype="Int64"),
+            "average_bandwidth": pd.array([var.average_bandwidth for var in rows], dtype="Int64"),
+            "measured_peak": pd.array(
+                [round(p) if p is not None else None for p in peaks], dtype="Int64"
+            ),
+            "measured_average": pd.array(
+                [round(a) if a is not None else None for a in averages], dtype="Int64"
+            ),
+            "peak_off": pd.array(
+                [off(p, var.bandwidth) for p, var in zip(peaks, rows, strict=True)],
+                dtype="Float64",
+            ),
+            "average_off": pd.array(
+                [off(a, var.average_bandwidth) for a, var in zip(averages, rows, strict=True)],
+                dtype="Float64",
+            ),
+        }
+    )
+
+
+def _findings_frame(findings: Findings | pd.DataFrame) -> pd.DataFrame:
+    table = findings.table if isinstance(findings, Findings) else findings
+    if not isinstance(table, pd.DataFrame) or not {"rule", "severity"} <= set(table.columns):
+        raise InvalidArgument(
+            "findings must be a Findings (qa()) or a findings table with rule and severity "
+            f"columns (Findings.table, AuditResult.findings), got {type(findings).__name__}"
+        )
+    return table
+
+
+def findings_by_rule_figure(
+    findings: Findings | pd.DataFrame,
+    *,
+    count: str = "findings",
+    include_info: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """A horizontal bar chart of findings per rule, stacked and coloured by severity (red
+    error, amber warning, blue info), rules in :data:`RULES` order.
+
+    Args:
+        findings: a :class:`Findings`, its ``table``, or an audit's long findings table
+            (:attr:`hs_notebook.catalog.AuditResult.findings`).
+        count: ``"findings"`` (rows) or ``"videos"`` (distinct ``video_id`` per rule and
+            severity; needs an audit's findings table).
+        include_info: also plot ``info`` findings (the "not checked" notes among them).
+        title: the axes title (a default says what is counted).
+
+    Returns:
+        a :class:`matplotlib.figure.Figure` (no pyplot state; it renders in a notebook cell).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    table = _findings_frame(findings)
+    if count not in ("findings", "videos"):
+        raise InvalidArgument(f"count must be 'findings' or 'videos', got {count!r}")
+    if count == "videos" and "video_id" not in table.columns:
+        raise InvalidArgument("count='videos' needs a findings table with a video_id column")
+    if not isinstance(include_info, bool):
+        raise InvalidArgument(f"include_info must be True or False, got {include_info!r}")
+    frame = table[["rule", "severity", *(["video_id"] if count == "videos" else [])]]
+    frame = frame.astype("string")
+    if not include_info:
+        frame = frame[(frame["severity"] != "info").to_numpy()]
+    if count == "videos":
+        counts = frame.drop_duplicates().groupby(["rule", "severity"]).size()
+    else:
+        counts = frame.groupby(["rule", "severity"]).size()
+    order = {rule_id: i for i, rule_id in enumerate(RULES)}
+    rules = sorted({str(r) for r, _ in counts.index}, key=lambda r: (order.get(r, len(order)), r))
+    fig = Figure(figsize=(7.0, 0.9 + 0.32 * max(len(rules), 2)), layout="constrained")
+    ax = fig.add_subplot()
+    if not rules:
+        ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    else:
+        positions = list(range(len(rules)))
+        left = [0] * len(rules)
+        shown = []
+        for severity in SEVERITIES:
+            widths = [int(counts.get((rule, severity), 0)) for rule in rules]
+            if not any(widths):
+                continue
+            ax.barh(
+                positions,
+                widths,
+                left=left,
+                color=_COLOURS[severity],
+                label=severity,
+                height=0.7,
+            )
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+            shown.append(severity)
+        ax.set_yticks(positions, rules, fontsize=8)
+        ax.invert_yaxis()  # first rule on top
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlim(0, max(left) * 1.12)
+        for y, total in zip(positions, left, strict=True):
+            ax.annotate(
+                str(total),
+                (total, y),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.legend(
+            handles=[Patch(color=_COLOURS[s], label=s) for s in shown],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+        ax.grid(True, axis="x", alpha=0.3)
+    ax.set_xlabel("videos" if count == "videos" else "findings")
+    ax.set_title(
+        title or ("Videos with findings, by rule" if count == "videos" else "Findings by rule"),
+        fontsize=10,
+    )
+    return fig
+
+
+def bitrate_figure(
+    ladder: Any, sizes: pd.DataFrame | None = None, *, title: str | None = None
+) -> Figure:
+    """Declared vs measured bitrate per rendition: grouped bars of ``BANDWIDTH`` and the
+    measured peak, ``AVERAGE-BANDWIDTH`` and the measured average (Mbit/s), the declared
+    bars with whiskers at ±10 % (the tolerance of the peak_bitrate and average_bitrate
+    rules).
+
+    Args:
+        ladder: a Ladder (with ``sizes`` from ``ladder.measure_segment_sizes()``), or a
+            table from :func:`bitrate_table`.
+        sizes: the measured segment sizes (ignored when ``ladder`` is already a table).
+        title: the axes title.
+
+    Returns:
+        a :class:`matplotlib.figure.Figure` (no pyplot state).
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(ladder, pd.DataFrame):
+        missing = set(BITRATE_COLUMNS) - set(ladder.columns)
+        if missing:
+            raise InvalidArgument(
+                f"a bitrate table needs the columns of bitrate_table(); {sorted(missing)} "
+                "are missing"
+            )
+        table = ladder
+    else:
+        table = bitrate_table(ladder, sizes)
+
+    def mbit(column: str) -> list[float]:
+        return [float("nan") if pd.isna(x) else float(x) / 1e6 for x in table[column].tolist()]
+
+    series = (
+        ("bandwidth", "BANDWIDTH (declared peak)", "#8fb8de", True),
+        ("measured_peak", "measured peak", "#1f5f99", False),
+        ("average_bandwidth", "AVERAGE-BANDWIDTH (declared)", "#f2b77d", True),
+        ("measured_average", "measured average", "#b35806", False),
+    )
+    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    n = len(table)
+    width = 0.2
+    for i, (column, label, colour, declared) in enumerate(series):
+        values = mbit(column)
+        xs = [k + (i - 1.5) * width for k in range(n)]
+        whiskers = [v * BITRATE_TOLERANCE for v in values] if declared else None
+        ax.bar(xs, values, width, label=label, color=colour, yerr=whiskers, capsize=3)
+    labels = [
+        f"{r}\n{h}p" if not pd.isna(h) else str(r)
+        for r, h in zip(table["rendition"].tolist(), table["height"].tolist(), strict=True)
+    ]
+    ax.set_xticks(list(range(n)), labels, fontsize=8)
+    ax.set_ylabel("bitrate (Mbit/s)")
+    measured = bool(table["measured_peak"].notna().any())
+    ax.set_title(
+        title
+        or (
+            "Declared vs measured bitrate per rendition (whiskers: ±10 %)"
+            if measured
+            else "Declared bitrate per rendition (not measured)"
+        ),
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_ylim(bottom=0)
+    if n == 0:
+        ax.text(0.5, 0.5, "no variants", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+def _unmeasured(view: _View) -> list[str]:
+    """Subjects of the variants that have a media playlist but no measured sizes."""
+    return [
+        var.subject
+        for var in view.variants
+        if var.key is not None and var.key in view.playlists and var.key not in view.measured
+    ]
+
+
 def _evaluate(ladder: Any, sizes: pd.DataFrame | None, skip_reason: str | None) -> Findings:
-    """Run every rule over the ladder; measured rules only when ``sizes`` is given."""
+    """Run every rule over the ladder; measured rules only when ``sizes`` is given (and then
+    only over the variants it has sizes for: the others are reported as not checked)."""
     view = _build_view(ladder, sizes)
     rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
     passed: list[str] = []
     skipped: dict[str, str] = {}
+    unmeasured = _unmeasured(view) if sizes is not None else []
+    keys = {var.key for var in view.variants if var.key is not None}
+    if sizes is not None and unmeasured and not keys & set(view.measured):
+        sizes, skip_reason = None, "sizes= holds no segments of any variant of this ladder"
     n = 0
+
+    def note(position: int, rule_id: str, message: str) -> None:
+        nonlocal n
+        rows.append((_RANK["info"], position, n, rule_id, "info", "master", message, "", ""))
+        n += 1
+
     for position, rule in enumerate(RULES.values()):
         if rule.measured and sizes is None:
             reason = skip_reason or _MEASURE_SKIPPED
             skipped[rule.id] = reason
-            note = f"not checked: {reason}"
-            rows.append((_RANK["info"], position, n, rule.id, "info", "master", note, "", ""))
-            n += 1
+            note(position, rule.id, f"{rule.id} not checked: {reason}")
             continue
         hits = list(rule.check(view))
-        if not hits:
+        partial = rule.measured and bool(unmeasured)
+        if partial:
+            note(
+                position,
+                rule.id,
+                f"{rule.id} not checked for {', '.join(unmeasured)}: sizes= has no segments "
+                "of them",
+            )
+        if not hits and not partial:
             passed.append(rule.id)
         for hit in hits:
             rows.append(
@@ -1353,11 +1627,14 @@ def _fetchable(ladder: Any) -> bool:
     return bool(getattr(ladder, "fetchable", True))
 
 
-def _plan(ladder: Any, measure: bool, sizes: pd.DataFrame | None) -> str | None:
-    """``None`` when the ladder should be measured, else why the measured rules skip."""
+def _plan(ladder: Any, measure: bool, sizes: pd.DataFrame | None, concurrency: Any) -> str | None:
+    """``None`` when the ladder should be measured, else why the measured rules skip
+    (``""`` when ``sizes`` was given)."""
     _check_ladder(ladder)
     if not isinstance(measure, bool):
         raise InvalidArgument(f"measure must be True or False, got {measure!r}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
     if sizes is not None:
         return ""
     if not measure:
@@ -1367,6 +1644,12 @@ def _plan(ladder: Any, measure: bool, sizes: pd.DataFrame | None) -> str | None:
     if not ladder.media_texts:
         return "the ladder has no media playlists, so there are no segments to measure"
     return None
+
+
+def _measure_failed(exc: HeapStreamError) -> str:
+    """Why the measured rules did not run, from the error measuring raised (its message
+    names the refused or failed URL with the token redacted)."""
+    return f"measuring the segment sizes failed ({type(exc).__name__}: {exc})"
 
 
 def qa(
@@ -1385,19 +1668,29 @@ def qa(
             time) for the bitrate rules; ``False`` for a fast pass with no requests (the
             measured rules are then skipped, and say so).
         sizes: segment sizes already measured (``ladder.measure_segment_sizes()``: columns
-            ``preset_id``, ``duration``, ``size``); used instead of measuring.
+            ``preset_id``, ``duration``, ``size``); used instead of measuring.  Variants it
+            has no segments of are reported as not checked by the measured rules.
         concurrency: most segment requests in flight while measuring.
 
     Returns:
-        :class:`Findings`.
+        :class:`Findings`.  When measuring fails (a segment refused with
+        :class:`~hs_notebook.errors.TokenRejected`, a :class:`~hs_notebook.errors.FetchError`
+        after the retries, ...), every other rule still runs: the measured rules are listed
+        in :attr:`Findings.skipped` with the reason and reported as ``info`` findings
+        (``"peak_bitrate not checked: measuring the segment sizes failed (...)"``).
 
     Raises:
-        InvalidArgument: ``ladder`` is not a Ladder, or ``sizes`` is not a sizes table.
-        TokenRejected, FetchError: measuring failed (the token expired, the origin is down).
+        InvalidArgument: ``ladder`` is not a Ladder, ``sizes`` is not a sizes table, or
+            ``measure``/``concurrency`` have the wrong type.
     """
-    reason = _plan(ladder, measure, sizes)
+    reason = _plan(ladder, measure, sizes, concurrency)
     if reason is None:
-        sizes = ladder.measure_segment_sizes(concurrency=concurrency)
+        try:
+            sizes = ladder.measure_segment_sizes(concurrency=concurrency)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            reason = _measure_failed(exc)
     return _evaluate(ladder, sizes, reason or None)
 
 
@@ -1410,8 +1703,14 @@ async def qa_async(
     client: AsyncClient | None = None,
 ) -> Findings:
     """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
-    when given, so an audit shares one connection pool across videos)."""
-    reason = _plan(ladder, measure, sizes)
+    when given, so an audit shares one connection pool across videos).  A failed
+    measurement degrades exactly as in :func:`qa`."""
+    reason = _plan(ladder, measure, sizes, concurrency)
     if reason is None:
-        sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
+        try:
+            sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            reason = _measure_failed(exc)
     return _evaluate(ladder, sizes, reason or None)

@@ -5,6 +5,7 @@ resuming, and the Dask engine on a real LocalCluster."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,19 @@ import pandas as pd
 import pytest
 
 from hs_notebook.catalog import (
+    DASK_TOKEN_TTL,
     FINDINGS_COLUMNS,
     STATUSES,
     SUMMARY_COLUMNS,
     AuditResult,
-    _KeyMaterial,
+    _PartitionTokens,
     audit,
     audit_async,
     audit_dask,
 )
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.sandbox import Faults
-from hs_notebook.tokens import generate_signing_key
+from hs_notebook.tokens import generate_signing_key, inspect_token
 
 
 def _status(result: AuditResult) -> dict[str, str]:
@@ -59,7 +61,7 @@ def test_every_id_comes_back_with_its_status(sandbox: Any) -> None:
         sandbox.video_id: "findings",
     }
     rows = result.summary.set_index("video_id")
-    # the tiny profile: warnings only (small frames, 2 s segments, no I-frame playlists)
+    # the tiny profile: warnings only (2 s segments, no I-frame playlists)
     assert rows.loc[cat[0], "errors"] == 0 and rows.loc[cat[0], "warnings"] > 0
     assert rows.loc[cat[0], "worst_rule"] in {"segment_duration", "iframe_playlists"}
     assert pd.isna(rows.loc[cat[0], "reason"])
@@ -268,32 +270,94 @@ def test_bad_arguments(sandbox: Any, tmp_path: Path) -> None:
     assert set(STATUSES) == {"ok", "findings", "refused", "not_found", "error"}
 
 
-def test_key_material_for_workers_is_redacted() -> None:
+def test_a_failed_measurement_keeps_the_videos_findings(sandbox: Any) -> None:
+    cat = sandbox.catalog_video_ids[:2]
+    args = (sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    checked = audit(cat, *args, progress=False, measure=False)
+    # every segment answers 503: measuring fails after the retries, the rest still runs
+    sandbox.faults = Faults(error_rate=1.0, paths=r"\.ts$")
+    result = audit(cat, *args, progress=False, measure=True)
+    assert set(result.summary["status"]) == {"findings"}
+    assert result.summary["reason"].isna().all()
+    assert result.summary["infos"].tolist() == [3, 3]
+    pd.testing.assert_frame_equal(
+        result.summary[["video_id", "status", "errors", "warnings", "worst_rule"]],
+        checked.summary[["video_id", "status", "errors", "warnings", "worst_rule"]],
+    )
+    notes = result.findings[result.findings["severity"] == "info"]
+    assert set(notes["rule"]) == {"peak_bitrate", "average_bitrate", "peak_to_average"}
+    assert all("not checked: measuring the segment sizes failed" in m for m in notes["message"])
+    assert all("503" in m for m in notes["message"])
+
+
+def test_partition_tokens_are_redacted() -> None:
     key = generate_signing_key("k-1")
-    material = _KeyMaterial(key.key_id, key.private_key_base64())
-    assert key.private_key_base64()[:40] not in repr(material) + str(material)
-    assert "redacted" in repr(material)
-    assert material.signing_key().public_key_pem() == key.public_key_pem()
+    tokens = _PartitionTokens({"v-1": str(key.mint("v-1", 60))})
+    shown = repr(tokens) + str(tokens)
+    assert tokens.tokens["v-1"] not in shown and "redacted" in shown
+
+
+def test_dask_token_ttl_is_checked(sandbox: Any) -> None:
+    with pytest.raises(InvalidArgument, match="token_ttl"):
+        audit_dask(
+            None, ["v"], sandbox.signing_key, sandbox.project_id, token_ttl=0, progress=False
+        )
+    with pytest.raises(InvalidArgument, match="SigningKey"):
+        audit_dask(None, ["v"], "key", sandbox.project_id, progress=False)  # type: ignore[arg-type]
+
+
+class _CaptureGraphs:
+    """A Dask scheduler plugin that keeps, pickled, the run spec (function and arguments)
+    of every task submitted: exactly what the scheduler ships to the workers."""
+
+    name = "hs-capture-graphs"
+
+    def __init__(self) -> None:
+        self.payloads: list[bytes] = []
+
+    def update_graph(self, scheduler: Any, *, tasks: Any, **kwargs: Any) -> None:
+        from distributed.protocol import pickle as dask_pickle
+
+        for key in tasks:
+            self.payloads.append(dask_pickle.dumps(scheduler.tasks[key].run_spec))
+
+
+def _secret_windows(b64: str) -> list[str]:
+    """Every 40-character slice of the private key's base64, 8 apart (so any leaked run of
+    48 characters or more contains one), plus the PEM body's."""
+    import base64
+
+    pem = base64.b64decode(b64).decode()
+    body = "".join(line for line in pem.splitlines() if line and not line.startswith("-----"))
+    return [s[i : i + 40] for s in (b64, body) for i in range(0, len(s) - 40, 8)]
 
 
 def test_dask_engine_on_a_local_cluster(sandbox: Any) -> None:
-    from distributed import Client, LocalCluster
+    import re
 
+    from distributed import Client, LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    plugin = type("CaptureGraphs", (_CaptureGraphs, SchedulerPlugin), {})()
     cat = sandbox.catalog_video_ids
-    ids = [*cat, "v-unknown", sandbox.video_id, "bad/id"]
+    ids = [*cat, "v-unknown", sandbox.video_id, "bad/id", ""]
     secret = sandbox.signing_key.private_key_base64()
+    windows = _secret_windows(secret)
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         Client(cluster) as client,
     ):
+        client.register_plugin(plugin)
+        before = time.time()
         result = audit(
             ids, sandbox.signing_key, sandbox.project_id, sandbox.base_url, engine="dask",
-            client=client, progress=False, partition_size=2,
+            client=client, progress=False, partition_size=2, token_ttl=900,
         )  # fmt: skip
         # the same per-video code ran on the workers (not here): the workers are other processes
-        assert result.engine == "dask" and result.extra["partitions"] == 3
+        assert result.engine == "dask" and result.extra["partitions"] == 4
+        assert result.summary["video_id"].tolist() == ids
         assert _status(result) == {
             cat[0]: "findings",
             cat[1]: "findings",
@@ -301,16 +365,32 @@ def test_dask_engine_on_a_local_cluster(sandbox: Any) -> None:
             "v-unknown": "not_found",
             sandbox.video_id: "findings",
             "bad/id": "error",
+            "": "error",  # no token can be minted for it: never sent to a worker
         }
+        reasons = result.summary.set_index("video_id")["reason"]
+        assert "InvalidId" in reasons["bad/id"] and "empty" in reasons[""]
         assert set(result.findings["video_id"]) == {*cat, sandbox.video_id}
-        # the key travelled as explicit material and is rebuilt on the workers; with a
-        # key_id/key_b64 pair instead of a SigningKey the result is the same
-        again = audit_dask(
-            client, cat[:1], None, sandbox.project_id, sandbox.base_url,
-            key_id=sandbox.signing_key.key_id, key_b64=secret, progress=False,
-        )  # fmt: skip
-        assert _status(again) == {cat[0]: "findings"}
-        logs = client.get_worker_logs()
-        assert secret[:64] not in str(logs)
+
+        # what the workers were sent: tokens, one per video, minted with token_ttl ...
+        payloads = cluster.scheduler.plugins[_CaptureGraphs.name].payloads
+        assert len(payloads) == 3  # [cat0, cat1], [cat2, v-unknown], [v-demo, bad/id]; not [""]
+        sent = b"".join(payloads)
+        jwts = set(re.findall(rb"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", sent))
+        claims = [inspect_token(t.decode()).claims for t in jwts]
+        assert sorted(c["sub"] for c in claims) == sorted(
+            [*cat, "v-unknown", sandbox.video_id, "bad/id"]
+        )
+        assert all(int(before) + 900 <= c["exp"] <= time.time() + 900 for c in claims)
+        # ... and no part of the private key, in the task graph or in the worker logs
+        text = sent.decode("latin-1")
+        assert not [w for w in windows if w in text]
+        logs = str(client.get_worker_logs()) + str(client.get_scheduler_logs())
+        assert not [w for w in windows if w in logs]
+        # nor anywhere in the workers' memory: no SigningKey object was ever rebuilt there
+        held = client.run(
+            lambda: sum(type(o).__name__ == "SigningKey" for o in __import__("gc").get_objects())
+        )
+        assert set(held.values()) == {0}
         pids = client.run(lambda: __import__("os").getpid())
         assert len(pids) == 2 and __import__("os").getpid() not in pids.values()
+    assert DASK_TOKEN_TTL == 6 * 3600

@@ -1,19 +1,28 @@
 """``hs-notebook qa`` and ``hs-notebook audit`` as a person runs them: real subprocesses
-against the sandbox, checking exit codes (0 clean, 1 findings/failures, 2 usage), output
-and the saved results."""
+against the sandbox (and, for a ladder the sandbox cannot serve, a stdlib static HTTP server
+on loopback), checking exit codes (0 clean, 1 findings or origin failures, 2 usage/input),
+output and the saved results."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from hs_notebook.ladder import inspect_url
+from hs_notebook.qa import qa
+from hs_notebook.sandbox import Faults
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
 
 # The same main() as the `hs-notebook` console script.
@@ -53,8 +62,11 @@ def test_qa_master_url_needs_no_key_and_exits_0_on_warnings(sandbox: Any) -> Non
     url = sandbox.signed_url("master", sandbox.video_id)
     done = run("qa", url)
     assert done.returncode == 0, done.stderr
-    assert "0 errors, 8 warnings" in done.stdout
-    assert "heapstream_resolution" in done.stdout and "v-demo-144p" in done.stdout
+    # the same findings as qa() in this process: no errors, the tiny profile's warnings
+    expected = qa(inspect_url(url))
+    assert expected.errors == 0 and expected.warnings > 0
+    assert done.stdout.splitlines()[1] == expected.summary
+    assert "segment_duration" in done.stdout and "heapstream_resolution" not in done.stdout
     token = url.split("token=")[1]
     assert token not in done.stdout + done.stderr  # the URL is shown redacted
 
@@ -97,13 +109,121 @@ def test_qa_usage_and_input_errors_exit_2(sandbox: Any, key_file: Path) -> None:
     assert done.returncode == 2 and "HEAPSTREAM_SIGNING_KEY" in done.stderr  # no key
     done = run("qa", sandbox.signed_url("master", sandbox.video_id), "--fail-on", "fatal")
     assert done.returncode == 2 and "invalid choice" in done.stderr
-    # a token for another video: the origin refuses it; one line, no traceback
+    # an id that cannot be put in a URL: an input error, nothing was asked of the origin
+    where = ["--project-id", str(sandbox.project_id), "--base-url", sandbox.base_url]
+    done = run("qa", "bad/id", *where, *key_args(sandbox, key_file))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _one_line_error(done: Any) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_qa_origin_failures_exit_1(sandbox: Any, key_file: Path) -> None:
+    # a token for another video: the origin refuses it (403)
     url = sandbox.signed_url("master", sandbox.video_id).replace(
         f"/{sandbox.video_id}/", f"/{sandbox.catalog_video_ids[0]}/"
     )
     done = run("qa", url)
-    assert done.returncode == 2
-    assert "token rejected: wrong_subject" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1, done.stderr
+    line = _one_line_error(done)
+    assert ": refused: token rejected: wrong_subject" in line
+    assert url.split("token=")[1] not in line
+    # the same, as JSON on stdout for CI
+    done = run("qa", url, "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["error"]["type"] == "TokenRejected" and report["error"]["status"] == 403
+    assert report["error"]["reason"] == "wrong_subject"
+    # a video the project does not have (404)
+    where = ["--project-id", str(sandbox.project_id), "--base-url", sandbox.base_url]
+    done = run("qa", "v-unknown", *where, *key_args(sandbox, key_file), "--no-measure")
+    assert done.returncode == 1, done.stderr
+    assert _one_line_error(done).startswith("hs-notebook: qa v-unknown: not found: ")
+    # an origin that does not answer at all (a closed port), after the retries
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = sandbox.signed_url("master", sandbox.video_id).replace(f":{sandbox.port}/", f":{port}/")
+    done = run("qa", dead)
+    assert done.returncode == 1, done.stderr
+    line = _one_line_error(done)
+    assert "origin failed or unreachable" in line and "could not connect" in line
+
+
+def test_qa_origin_5xx_exits_1(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(faults=Faults(error_rate=1.0, paths="^/mmpl/"))
+    done = run("qa", sb.signed_url("master", sb.video_id))
+    assert done.returncode == 1, done.stderr
+    line = _one_line_error(done)
+    assert "origin failed or unreachable" in line and "503" in line
+
+
+def test_qa_failed_measurement_still_checks_the_rest(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(faults=Faults(error_rate=1.0, paths=r"\.ts$"))
+    done = run("qa", sb.signed_url("master", sb.video_id), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report["skipped"]) == {"peak_bitrate", "average_bitrate", "peak_to_average"}
+    assert "measuring the segment sizes failed" in report["skipped"]["peak_bitrate"]
+    assert "extinf_within_target" in report["passed"]
+
+
+# A ladder with a 144p rung, below HeapStream's 360p floor, served by a plain static HTTP
+# server (the sandbox's own media keeps the rule, so it cannot serve this one).
+_LOW_MASTER = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n" + "".join(
+    f"#EXT-X-STREAM-INF:BANDWIDTH={bw},AVERAGE-BANDWIDTH={bw * 9 // 10},RESOLUTION={w}x{h},"
+    f'CODECS="avc1.64001f,mp4a.40.2",FRAME-RATE=30.000\n{name}.m3u8\n'
+    for name, bw, w, h in (
+        ("p144", 300_000, 256, 144),
+        ("p360", 600_000, 640, 360),
+        ("p720", 1_200_000, 1280, 720),
+    )
+)
+_LOW_MEDIA = (
+    "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+    "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+    "#EXTINF:6.000,\ns0.ts\n#EXTINF:6.000,\ns1.ts\n#EXTINF:4.000,\ns2.ts\n#EXT-X-ENDLIST\n"
+)
+
+
+@pytest.fixture
+def static_ladder(tmp_path: Path) -> Iterator[str]:
+    """The URL of _LOW_MASTER on a stdlib HTTP server on loopback."""
+    (tmp_path / "master.m3u8").write_text(_LOW_MASTER)
+    for name in ("p144", "p360", "p720"):
+        (tmp_path / f"{name}.m3u8").write_text(_LOW_MEDIA)
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/master.m3u8"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_qa_error_findings_exit_1_at_the_default_threshold(static_ladder: str) -> None:
+    done = run("qa", static_ladder, "--no-measure")
+    assert done.returncode == 1, done.stderr
+    assert "heapstream_resolution" in done.stdout and "256x144 is 144p" in done.stdout
+    assert done.stdout.splitlines()[1].startswith("1 error, ")
+    # as JSON: the 144p rung is the only error
+    done = run("qa", static_ladder, "--no-measure", "--json")
+    report = json.loads(done.stdout)
+    assert [f["rule"] for f in report["findings"] if f["severity"] == "error"] == [
+        "heapstream_resolution"
+    ]
 
 
 # ----------------------------------------------------------------------------- audit
@@ -162,6 +282,39 @@ def test_audit_usage_errors_exit_2(sandbox: Any, key_file: Path, tmp_path: Path)
     done = run("audit", "--ids", str(ids), "--out", str(tmp_path / "r.csv"), *base,
                "--scheduler", "tcp://127.0.0.1:1")  # fmt: skip
     assert done.returncode == 2 and "--engine dask" in done.stderr
+
+
+def test_audit_unreachable_or_malformed_scheduler_exits_2(
+    sandbox: Any, key_file: Path, tmp_path: Path
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{sandbox.video_id}\n")
+    base = [
+        "audit", "--ids", str(ids), "--out", str(tmp_path / "r.parquet"), "--project-id",
+        str(sandbox.project_id), "--base-url", sandbox.base_url, *key_args(sandbox, key_file),
+        "--engine", "dask",
+    ]  # fmt: skip
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = run(*base, "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2")
+    assert done.returncode == 2, done.stderr
+    line = _one_line_error(done)
+    assert f"cannot connect to the Dask scheduler at tcp://127.0.0.1:{port} within 2 s" in line
+    done = run(*base, "--scheduler", "garbage::")
+    assert done.returncode == 2, done.stderr
+    assert "'garbage::' is not a Dask scheduler address" in _one_line_error(done)
+    assert not (tmp_path / "r.parquet").exists()
+    done = run(*base[:-2], "--connect-timeout", "2")  # without --scheduler
+    assert done.returncode == 2 and "--connect-timeout is for --scheduler" in done.stderr
+
+
+def test_help_documents_the_exit_codes() -> None:
+    for command in ("qa", "audit"):
+        done = run(command, "--help")
+        assert done.returncode == 0
+        assert "exit codes:" in done.stdout
+        assert "404" in done.stdout and "usage or input error" in done.stdout
 
 
 def test_audit_on_a_dask_scheduler(sandbox: Any, key_file: Path, tmp_path: Path) -> None:

@@ -5,15 +5,19 @@ the sandbox, and the Findings object."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from matplotlib.container import BarContainer
 
 from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.ladder import inspect, ladder_from_text
 from hs_notebook.qa import COLUMNS, RULES, SEVERITIES, Findings, qa
+from hs_notebook.sandbox import Faults
 
 HOST = "https://h.example"
 MEASURED = {rid for rid, rule in RULES.items() if rule.measured}
@@ -174,7 +178,9 @@ def test_rules_table_is_documented_and_complete() -> None:
         assert rule.source.startswith(("RFC 8216", "Apple HLS", "HeapStream", "hs_notebook"))
         assert rule.checks and callable(rule.check)
     assert {"peak_bitrate", "average_bitrate", "peak_to_average"} == MEASURED
-    assert RULES["heapstream_resolution"].severity == "warning"
+    # HeapStream's FAQ: renditions from 360p to 2160p, a hard limit (an error)
+    assert RULES["heapstream_resolution"].severity == "error"
+    assert "warning because" not in RULES["heapstream_resolution"].checks
     assert RULES["extinf_within_target"].severity == "error"
     assert "extinf_within_target" in RULES._repr_html_()
 
@@ -189,7 +195,10 @@ def test_a_good_ladder_passes_every_rule_offline() -> None:
         assert "ladder_from_text" in reason
     infos = findings.table[findings.table["severity"] == "info"]
     assert set(infos["rule"]) == MEASURED
-    assert all(m.startswith("not checked:") for m in infos["message"])
+    assert all(
+        m.startswith(f"{rule} not checked: ")
+        for rule, m in zip(infos["rule"], infos["message"], strict=True)
+    )
     assert (
         findings.summary
         == f"0 errors, 0 warnings, 3 infos, {len(RULES) - 3} rules passed, 3 skipped"
@@ -445,11 +454,15 @@ def test_sandbox_ladder_passes_every_error_rule(sandbox: Any) -> None:
     ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
     findings = qa(ladder)
     assert findings.errors == 0, findings.table.to_string()
+    error_rules = {rid for rid, rule in RULES.items() if rule.severity == "error"}
+    assert set(findings.passed) >= error_rules
     # measured for real: the bitrate rules ran and passed
     assert not findings.skipped
     assert set(findings.passed) >= MEASURED
-    # the tiny profile's small frames and 2 s segments are warnings, on purpose
-    assert "heapstream_resolution" in set(findings.table["rule"])
+    # HeapStream's 360p..2160p rule is an error, and the sandbox's ladder keeps it
+    heights = ladder.renditions["height"].astype(int).tolist()
+    assert min(heights) >= 360 and "heapstream_resolution" in findings.passed
+    # the tiny profile's 2 s segments are a warning (Apple recommends 6 s), on purpose
     assert "segment_duration" in set(findings.table["rule"])
 
 
@@ -476,6 +489,228 @@ def test_measured_rules_catch_a_lying_bandwidth(sandbox: Any) -> None:
     findings = qa(ladder, sizes=inflated)
     assert set(findings.by_rule("peak_bitrate")["subject"]) == {top}
     assert set(findings.by_rule("average_bitrate")["subject"]) == {top}
+
+
+def _segment_heads(sb: Any) -> list[Any]:
+    return [r for r in sb.requests if r.path.endswith(".ts")]
+
+
+def test_a_failed_measurement_costs_only_the_measured_rules(sandbox_factory: Any) -> None:
+    sb = sandbox_factory()
+    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    clean = qa(ladder, measure=False)
+    # every segment answers 503: the client retries, then measuring raises FetchError
+    sb.faults = Faults(error_rate=1.0, paths=r"\.ts$")
+    findings = qa(ladder)
+    assert _segment_heads(sb), "the segments were asked for"
+    assert set(findings.skipped) == MEASURED
+    for reason in findings.skipped.values():
+        assert reason.startswith("measuring the segment sizes failed (FetchError:")
+        assert "503" in reason and "token=ey" not in reason
+    infos = findings.by_rule("peak_bitrate")
+    assert infos["severity"].tolist() == ["info"]
+    assert infos["message"].iloc[0].startswith("peak_bitrate not checked: measuring the")
+    # every other rule ran, with the same outcome as a pass without measuring
+    assert findings.passed == clean.passed
+    assert findings.counts == clean.counts
+    assert findings.table.drop(columns="message").equals(clean.table.drop(columns="message"))
+
+
+def test_a_refused_measurement_degrades_too(sandbox_factory: Any) -> None:
+    sb = sandbox_factory()
+    key = sb.create_signing_key()
+    ladder = inspect(sb.video_id, key, sb.project_id, sb.base_url)
+    sb.revoke_signing_key(key.key_id)  # the segments' tokens are now refused
+    findings = qa(ladder)
+    assert set(findings.skipped) == MEASURED
+    assert all("TokenRejected" in r and "revoked_key" in r for r in findings.skipped.values())
+    assert findings.errors == 0 and "heapstream_resolution" in findings.passed
+    assert len(findings.passed) == len(RULES) - len(MEASURED) - len(
+        set(findings.table["rule"]) - MEASURED
+    )
+
+
+def test_async_qa_degrades_the_same_way(sandbox_factory: Any) -> None:
+    import asyncio
+
+    from hs_notebook.qa import qa_async
+
+    sb = sandbox_factory()
+    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    sb.faults = Faults(error_rate=1.0, paths=r"\.ts$")
+    findings = asyncio.run(qa_async(ladder))
+    assert set(findings.skipped) == MEASURED
+    assert "extinf_within_target" in findings.passed
+
+
+def test_sizes_for_only_some_variants_are_not_a_pass() -> None:
+    variants = ladder_variants()
+    sizes = sizes_for(variants, peak=1.2)
+    partial = sizes[sizes["preset_id"] == "p720"]
+    findings = qa(build(variants), sizes=partial)
+    # the measured variant is checked (and fails), the others are reported as not checked
+    assert findings.by_rule("peak_bitrate")["subject"].tolist() == ["p720", "master"]
+    note = findings.by_rule("peak_bitrate")["message"].iloc[1]
+    assert note.startswith("peak_bitrate not checked for p360, p480, p1080:")
+    assert not MEASURED & set(findings.passed)
+    # sizes of none of this ladder's variants: the measured rules are skipped, and say why
+    other = sizes.assign(preset_id="elsewhere")
+    findings = qa(build(variants), sizes=other)
+    assert set(findings.skipped) == MEASURED
+    assert "no segments of any variant" in findings.skipped["peak_bitrate"]
+
+
+def test_concurrency_is_checked_before_measuring(sandbox: Any) -> None:
+    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    with pytest.raises(InvalidArgument, match="concurrency"):
+        qa(ladder, concurrency=0)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "ok"),
+    [
+        (640, 360, True),
+        (360, 640, True),  # portrait: the short side counts
+        (3840, 2160, True),
+        (636, 358, False),
+        (4096, 2166, False),
+        (426, 240, False),
+    ],
+)
+def test_heapstream_resolution_boundaries(width: int, height: int, ok: bool) -> None:
+    variants = [V("only", 1_000_000, width, height)]
+    findings = qa(build(variants), measure=False)
+    assert ("heapstream_resolution" in findings.passed) is ok
+    if not ok:
+        hits = findings.by_rule("heapstream_resolution")
+        assert hits["severity"].tolist() == ["error"]
+        assert hits["measured"].tolist() == [f"{min(width, height)}p"]
+        assert not findings.ok
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def _bars(ax: Any) -> list[tuple[str, list[float]]]:
+    return [
+        (c.get_label(), [p.get_width() for p in c.patches])
+        for c in ax.containers
+        if isinstance(c, BarContainer)
+    ]
+
+
+def test_findings_by_rule_figure_counts_and_colours() -> None:
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from hs_notebook.qa import findings_by_rule_figure
+
+    # two errors (codecs on one variant, 60 fps on one), 3 infos (measured rules skipped)
+    findings = qa(build(with_variant(0, codecs=None, frame_rate=60.0)), measure=False)
+    fig = findings_by_rule_figure(findings)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    rules = [t.get_text() for t in ax.get_yticklabels()]
+    assert rules == [
+        "codecs_present",
+        "peak_bitrate",
+        "average_bitrate",
+        "peak_to_average",
+        "heapstream_frame_rate",
+    ]
+    bars = dict(_bars(ax))
+    assert bars == {"error": [1, 0, 0, 0, 1], "info": [0, 1, 1, 1, 0]}
+    colours = {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in ax.containers}
+    assert colours == {"error": "#cf222e", "info": "#0969da"}
+    # without infos, only the error bars remain
+    ax = findings_by_rule_figure(findings.table, include_info=False).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "codecs_present",
+        "heapstream_frame_rate",
+    ]
+    # nothing to plot: an empty chart that says so
+    clean = qa(build(ladder_variants()), sizes=sizes_for(ladder_variants()))
+    ax = findings_by_rule_figure(clean).axes[0]
+    assert ax.containers == [] and "no findings" in [t.get_text() for t in ax.texts]
+
+
+def test_findings_by_rule_figure_of_an_audit_counts_videos() -> None:
+    from hs_notebook.qa import findings_by_rule_figure
+
+    one = qa(build(with_variant(0, frame_rate=60.0)), measure=False).table
+    fast = ladder_variants()
+    fast[2].frame_rate = fast[3].frame_rate = 60.0
+    two = qa(build(fast), measure=False).table
+    table = pd.concat([one.assign(video_id="a"), two.assign(video_id="b")], ignore_index=True)
+    by_findings = dict(_bars(findings_by_rule_figure(table, include_info=False).axes[0]))
+    by_videos = dict(
+        _bars(findings_by_rule_figure(table, count="videos", include_info=False).axes[0])
+    )
+    assert by_findings == {"error": [3]}  # 1 + 2 variants above 30 fps
+    assert by_videos == {"error": [2]}  # in 2 videos
+    with pytest.raises(InvalidArgument, match="video_id"):
+        findings_by_rule_figure(one, count="videos")
+    with pytest.raises(InvalidArgument, match="count"):
+        findings_by_rule_figure(one, count="rules")
+    with pytest.raises(InvalidArgument, match="Findings"):
+        findings_by_rule_figure("findings")  # type: ignore[arg-type]
+
+
+def test_bitrate_table_and_figure() -> None:
+    from matplotlib.figure import Figure
+
+    from hs_notebook.qa import BITRATE_COLUMNS, bitrate_figure, bitrate_table
+
+    variants = ladder_variants()
+    ladder = build(variants)
+    sizes = sizes_for(variants, peak=1.2, average=0.9)
+    table = bitrate_table(ladder, sizes)
+    assert list(table.columns) == list(BITRATE_COLUMNS)
+    assert table["rendition"].tolist() == ["p360", "p480", "p720", "p1080"]
+    assert table["bandwidth"].tolist() == [v.bandwidth for v in variants]
+    assert table["average_bandwidth"].tolist() == [int(v.bandwidth * 0.9) for v in variants]
+    assert table["measured_peak"].tolist() == pytest.approx(
+        [v.bandwidth * 1.2 for v in variants], rel=1e-5
+    )
+    assert table["measured_average"].tolist() == pytest.approx(
+        [v.bandwidth * 0.9 for v in variants], rel=1e-5
+    )
+    assert table["peak_off"].tolist() == pytest.approx([0.2] * 4, abs=1e-5)
+    fig = bitrate_figure(ladder, sizes)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    bars = {
+        c.get_label(): [p.get_height() for p in c.patches]
+        for c in ax.containers
+        if isinstance(c, BarContainer)
+    }
+    whiskers = [c for c in ax.containers if not isinstance(c, BarContainer)]
+    assert len(whiskers) == 2  # ±10 % on the two declared series
+    assert bars["BANDWIDTH (declared peak)"] == pytest.approx([b / 1e6 for b in table["bandwidth"]])
+    assert bars["measured peak"] == pytest.approx([b / 1e6 for b in table["measured_peak"]])
+    assert bars["AVERAGE-BANDWIDTH (declared)"] == pytest.approx(
+        [b / 1e6 for b in table["average_bandwidth"]]
+    )
+    assert bars["measured average"] == pytest.approx([b / 1e6 for b in table["measured_average"]])
+    assert "measured" in ax.get_title()
+    # without sizes: the declared values only, and the title says so
+    unmeasured = bitrate_table(ladder)
+    assert unmeasured["measured_peak"].isna().all()
+    assert "not measured" in bitrate_figure(ladder).axes[0].get_title()
+
+
+def test_bitrate_figure_of_the_sandbox_ladder(sandbox: Any) -> None:
+    from hs_notebook.qa import bitrate_figure, bitrate_table
+
+    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    sizes = ladder.measure_segment_sizes()
+    table = bitrate_table(ladder, sizes)
+    assert table["measured_peak"].notna().all()
+    # the sandbox declares what it measured: both within the rules' 10 %
+    assert (table["peak_off"].abs() <= 0.10).all() and (table["average_off"].abs() <= 0.10).all()
+    ax = bitrate_figure(table).axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(bars) == 4 and all(len(c.patches) == len(table) for c in bars)
 
 
 # ----------------------------------------------------------------------------- Findings
@@ -524,3 +759,64 @@ def test_uri_subjects_are_redacted() -> None:
     assert any("h.example/other/v.m3u8" in s for s in subjects)
     assert not any("SECRET" in s for s in subjects)
     assert "SECRET" not in findings.to_json()
+
+
+# ----------------------------------------------------------------------------- notebook 04
+
+
+def test_notebook_04_runs_and_plots(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """notebooks/04_qa.ipynb top to bottom on a real kernel (sandbox, tiny profile): the
+    findings-by-rule charts and the declared-vs-measured bitrate chart are real PNGs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
+
+    spec = tmp_path / "kernels" / "hs-qa-test"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "hs qa", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setenv("HS_NOTEBOOK_SANDBOX_PROFILE", "tiny")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for name in (ENV_KEY_ID, ENV_KEY):
+        monkeypatch.delenv(name, raising=False)
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "04_qa.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=180,
+        kernel_name="hs-qa-test",
+        resources={"metadata": {"path": str(path.parent)}},
+        allow_errors=True,
+    )
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.output_type == "error"]
+    assert errors == []
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    pngs = {
+        i
+        for i, c in enumerate(c for c in nb.cells if c.cell_type == "code")
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    }
+    plotted = {
+        i
+        for i, src in enumerate(sources)
+        if any(line.startswith(PLOT_CALLS) for line in src.splitlines())
+    }
+    # findings by rule (ladder, edited copy, audit) and the bitrates: each shows an image
+    assert len(plotted) == 4 and plotted <= pngs
+    text = json.dumps(nb.cells)
+    assert "Using the local sandbox at http://127.0.0.1:" in text
+    assert "measured_peak" in text and "peak_off" in text  # the bitrate table
+    assert "0 errors" in text  # the sandbox ladder passes the error-level rules
+    assert "v-does-not-exist" in text and "not_found" in text  # the audit kept it
+
+
+PLOT_CALLS = ("findings_by_rule_figure(", "bitrate_figure(")
