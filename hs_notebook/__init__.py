@@ -54,7 +54,16 @@ from .ladder import (
     inspect_url_async,
     ladder_from_text,
 )
-from .qa import RULES, Findings, qa, qa_async
+from .qa import (
+    BITRATE_COLUMNS,
+    RULES,
+    Findings,
+    bitrate_figure,
+    bitrate_table,
+    findings_by_rule_figure,
+    qa,
+    qa_async,
+)
 from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
@@ -98,6 +107,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BITRATE_COLUMNS",
     "DEFAULT_BASE_URL",
     "FINDING_CODES",
     "RULES",
@@ -140,11 +150,14 @@ __all__ = [
     "audit",
     "audit_async",
     "audit_dask",
+    "bitrate_figure",
+    "bitrate_table",
     "cues_table",
     "diagnose",
     "download",
     "embed",
     "embed_html",
+    "findings_by_rule_figure",
     "generate_signing_key",
     "iframe_table",
     "inspect",
