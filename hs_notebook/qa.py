@@ -236,27 +236,7 @@ def _variants(renditions: pd.DataFrame) -> list[_Variant]:
             "video_codec",
         )
     }
-    out: list[_Variant] = []
-    for i in range(len(renditions)):
-        order = int(cols["order"][i]) if cols["order"][i] is not None else i
-        preset, uri = cols["preset_id"][i], cols["uri"][i]
-        key = str(preset) if preset is not None else (str(uri) if uri is not None else None)
-        fr = cols["frame_rate"][i]
-        out.append(
-            _Variant(
-                order=order,
-                key=key,
-                subject=_subject_of(key, order),
-                bandwidth=cols["bandwidth"][i],
-                average_bandwidth=cols["average_bandwidth"][i],
-                width=cols["width"][i],
-                height=cols["height"][i],
-                frame_rate=float(fr) if fr is not None else None,
-                codecs=cols["codecs"][i],
-                video_codec=cols["video_codec"][i],
-            )
-        )
-    return out
+    return _variants_from(cols, len(renditions))
 
 
 def _subtitle_rows(tracks: pd.DataFrame) -> list[_Subtitle]:
