@@ -32,6 +32,15 @@ The rules, in one place:
   is refused beyond ``max_body_size`` (default :data:`MAX_BODY_SIZE`), an error body is
   read only up to 64 KiB.  Use :meth:`Client.stream` or :func:`hs_notebook.download.download`
   for large files.
+* **Deadline**: one in-memory call (:meth:`AsyncClient.fetch`, ``get_text``, ``get_bytes``,
+  ``head``) must complete within ``deadline`` seconds (default :data:`DEFAULT_DEADLINE`),
+  all its attempts, redirects and backoff sleeps included, else it raises
+  :class:`~hs_notebook.errors.FetchError` (``GET <url> did not complete within 60 s
+  (...)``): per-read timeouts alone let a server that dribbles a byte every few seconds
+  hold a call forever.  A retry whose backoff would end past the deadline is not made.
+  Streams (:meth:`Client.stream`, :meth:`AsyncClient.open_stream`) and downloads are
+  exempt: they can rightly take long and their per-read timeouts still apply
+  (``open_stream(..., deadline=s)`` bounds the opening of one stream if wanted).
 
 The sync :class:`Client` runs the async one on a private event-loop thread, so it works
 the same in a script and in a Jupyter cell where an asyncio loop is already running; and
@@ -76,6 +85,7 @@ from hs_notebook.errors import (
 from hs_notebook.urls import redact_token
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "MAX_BODY_SIZE",
     "MAX_REDIRECTS",
@@ -97,6 +107,8 @@ __all__ = [
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Default upper bound (seconds) of one in-memory call, every attempt included.
+DEFAULT_DEADLINE = 60.0
 #: Most redirect hops followed for one request.
 MAX_REDIRECTS = 5
 #: Upper bound (seconds) on how long a ``Retry-After`` header can make us wait.
@@ -621,6 +633,55 @@ def _check_timeout(timeout: Any) -> httpx.Timeout:
     )
 
 
+def _check_deadline(deadline: Any) -> float | None:
+    """``deadline`` as seconds > 0, or ``None`` (no overall limit)."""
+    if deadline is None:
+        return None
+    if _positive_seconds(deadline):
+        return float(deadline)
+    raise InvalidArgument(
+        f"deadline must be seconds > 0 (an int or float) for one whole call, retries "
+        f"included, or None for no limit; got {deadline!r}"
+    )
+
+
+@dataclass
+class _Call:
+    """The progress of one call under a deadline (what its error message reports)."""
+
+    method: str
+    url: str
+    deadline: float | None
+    ends: float | None = None  # event-loop time at which the deadline passes
+    attempts: int = 0
+    cause: str | None = None  # why the last attempt failed (a retried answer or error)
+    status: int | None = None
+
+    def error(self, why: str) -> FetchError:
+        assert self.deadline is not None
+        shown = redact(self.url)
+        return FetchError(
+            f"{self.method} {shown} did not complete within {self.deadline:g} s ({why}); "
+            "the origin is too slow or keeps failing: pass a larger Client(deadline=...) "
+            "(None for no limit), or stream big bodies (client.stream(), download())",
+            url=shown,
+            status=self.status,
+        )
+
+    def refuse_sleep(self, wait: float) -> FetchError | None:
+        """The deadline error when sleeping ``wait`` s before a retry would pass it."""
+        if self.ends is None:
+            return None
+        remaining = self.ends - asyncio.get_running_loop().time()
+        if wait < remaining:
+            return None
+        s = "s" if self.attempts != 1 else ""
+        return self.error(
+            f"{self.attempts} attempt{s}, last: {self.cause}; the next retry, in {wait:.1f} s, "
+            f"would start after the deadline ({max(remaining, 0.0):.1f} s left)"
+        )
+
+
 def _check_headers(headers: Any, what: str = "headers") -> dict[str, str]:
     """``headers`` as a dict: ``None`` or a mapping of str names to str values."""
     if headers is None:
@@ -851,7 +912,10 @@ class AsyncClient:
 
     ``timeout`` is seconds > 0, an :class:`httpx.Timeout` (each part seconds > 0 or
     ``None``), or ``None`` for no limit; ``headers`` a mapping of str to str sent with
-    every request.  Anything else raises :class:`InvalidArgument`.
+    every request; ``deadline`` the seconds one in-memory call (:meth:`fetch`,
+    :meth:`get_text`, :meth:`get_bytes`, :meth:`head`) may take in all, retries and
+    backoff included, or ``None`` for no overall limit (streams are exempt).  Anything
+    else raises :class:`InvalidArgument`.
     """
 
     def __init__(
@@ -865,6 +929,7 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         max_retry_after: float = MAX_RETRY_AFTER,
         max_body_size: int = MAX_BODY_SIZE,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
             raise InvalidArgument(f"retries must be an int >= 0, got {retries!r}")
@@ -898,6 +963,7 @@ class AsyncClient:
             raise InvalidArgument(
                 f"max_body_size must be bytes (an int >= 1), got {max_body_size!r}"
             )
+        self.deadline = _check_deadline(deadline)
         self.timeout = checked_timeout
         self.retries = retries
         self.backoff = float(backoff)
@@ -1019,12 +1085,16 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         allow_status: Collection[int] = (),
+        deadline: float | None = None,
     ) -> tuple[httpx.Response, str, bytes]:
         """The request with retries: (response, final url, body).  Unless ``stream``, the
         body is read (at most ``max_body_size`` bytes) and the response closed; with
         ``stream`` the body is ``b""`` and the response open.
 
-        Raises the project's errors for error statuses not in ``allow_status``.
+        With a ``deadline`` (seconds) the whole call, every attempt and backoff sleep
+        included, raises :class:`FetchError` once it has taken that long; a retry that
+        could only start after it is not made.  Raises the project's errors for error
+        statuses not in ``allow_status``.
         """
         if not isinstance(url, str):
             raise InvalidArgument(
@@ -1035,18 +1105,51 @@ class AsyncClient:
         parsed = _request_url(url)
         headers = _check_headers(headers) or None
         allow_status = _check_allow_status(allow_status)
+        call = _Call(method, url, deadline)
+        if deadline is None:
+            return await self._attempts(call, parsed, headers, stream, allow_status)
+        call.ends = asyncio.get_running_loop().time() + deadline
+        scope = asyncio.timeout_at(call.ends)
+        try:
+            async with scope:
+                return await self._attempts(call, parsed, headers, stream, allow_status)
+        except TimeoutError:
+            if not scope.expired():  # not ours (an OS-level timeout): as it is
+                raise
+            earlier = f"; earlier: {call.cause}" if call.cause else ""
+            raise call.error(f"attempt {call.attempts} was still running{earlier}") from None
+
+    async def _attempts(
+        self,
+        call: _Call,
+        parsed: httpx.URL,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+        allow_status: Collection[int],
+    ) -> tuple[httpx.Response, str, bytes]:
+        """The retry loop of :meth:`_send` (arguments already checked)."""
+        method, url = call.method, call.url
         attempt = 0
         while True:
             response: httpx.Response | None = None
             final = url
+            call.attempts = attempt + 1
             try:
                 response, final = await self._open(method, url, headers, parsed)
+                call.url = final
                 status = response.status_code
                 retryable = status in _RETRY_STATUSES and status not in allow_status
                 if retryable and attempt < self.retries:
                     wait = _retry_after(response.headers, self.max_retry_after)
+                    if wait is None:
+                        wait = self._delay(attempt)
                     await response.aclose()
-                    await asyncio.sleep(wait if wait is not None else self._delay(attempt))
+                    call.cause = f"HTTP {status} {httpx.codes.get_reason_phrase(status)}"
+                    call.status = status
+                    late = call.refuse_sleep(wait)
+                    if late is not None:
+                        raise late
+                    await asyncio.sleep(wait)
                     attempt += 1
                     continue
                 if status >= 400 and status not in allow_status:
@@ -1076,7 +1179,13 @@ class AsyncClient:
                 if response is not None:
                     await response.aclose()
                 if attempt < self.retries:
-                    await asyncio.sleep(self._delay(attempt))
+                    wait = self._delay(attempt)
+                    call.cause = _describe_exception(exc, self.timeout)
+                    call.status = None
+                    late = call.refuse_sleep(wait)
+                    if late is not None:
+                        raise late from exc
+                    await asyncio.sleep(wait)
                     attempt += 1
                     continue
                 raise FetchError(
@@ -1101,10 +1210,11 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
     ) -> Fetched:
-        """GET ``url`` (retries, redirects, errors as in the module docstring)."""
+        """GET ``url`` (retries, redirects, errors as in the module docstring); the whole
+        call is bounded by the client's ``deadline``."""
         _check_expect(expect)
         response, final, content = await self._send(
-            "GET", url, headers=headers, allow_status=allow_status
+            "GET", url, headers=headers, allow_status=allow_status, deadline=self.deadline
         )
         result = Fetched(str(url), final, response.status_code, response.headers, content)
         if expect is not None:
@@ -1132,9 +1242,10 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
     ) -> Fetched:
-        """HEAD ``url``; the result has the headers and an empty body."""
+        """HEAD ``url``; the result has the headers and an empty body (bounded by the
+        client's ``deadline``)."""
         response, final, _ = await self._send(
-            "HEAD", url, headers=headers, allow_status=allow_status
+            "HEAD", url, headers=headers, allow_status=allow_status, deadline=self.deadline
         )
         return Fetched(str(url), final, response.status_code, response.headers, b"")
 
@@ -1144,11 +1255,16 @@ class AsyncClient:
         *,
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
+        deadline: float | None = None,
     ) -> tuple[httpx.Response, str]:
         """Open a streamed GET (status checked, body unread); the caller must
-        ``await response.aclose()``.  Returns (response, final url)."""
+        ``await response.aclose()``.  Returns (response, final url).
+
+        Streams are exempt from the client's ``deadline``; ``deadline`` (seconds) bounds
+        the opening only (attempts until the status and headers arrive), not the body."""
+        deadline = _check_deadline(deadline)
         response, final, _ = await self._send(
-            "GET", url, headers=headers, stream=True, allow_status=allow_status
+            "GET", url, headers=headers, stream=True, allow_status=allow_status, deadline=deadline
         )
         return response, final
 
@@ -1273,6 +1389,7 @@ class Client:
         headers: Mapping[str, str] | None = None,
         max_retry_after: float = MAX_RETRY_AFTER,
         max_body_size: int = MAX_BODY_SIZE,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         # validate eagerly (AsyncClient's checks), build lazily on first use
         probe = AsyncClient(
@@ -1284,6 +1401,7 @@ class Client:
             headers=headers,
             max_retry_after=max_retry_after,
             max_body_size=max_body_size,
+            deadline=deadline,
         )
         self._kwargs: dict[str, Any] = dict(
             timeout=timeout,
@@ -1294,8 +1412,10 @@ class Client:
             headers=dict(headers or {}),
             max_retry_after=max_retry_after,
             max_body_size=max_body_size,
+            deadline=deadline,
         )
         self.timeout = probe.timeout
+        self.deadline = probe.deadline
         self.retries = retries
         self._probe: AsyncClient | None = probe
         self._lock = threading.Lock()
@@ -1396,7 +1516,9 @@ class Client:
         """A streamed GET: ``with client.stream(url) as s: for chunk in s.iter_bytes(): ...``.
 
         The status is checked (and retried) before the body starts; errors while reading
-        the body are raised as :class:`FetchError` from ``iter_bytes``.
+        the body are raised as :class:`FetchError` from ``iter_bytes``.  A stream is not
+        bounded by the client's ``deadline`` (a big file can rightly take long); each read
+        still has the client's read timeout.
         """
         runner, inner = self._ensure()
         response, final = runner.submit(

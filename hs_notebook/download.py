@@ -15,10 +15,20 @@ the validator as ``If-Range`` and starts over when the URL, the validator or the
 differ, so a ``.part`` of another file or of an older version is never completed with
 the bytes of a new one.  (A ``.part`` without that file is resumed as it is.)  Bodies are
 asked for with ``Accept-Encoding: identity``: byte ranges count the bytes as stored.
+
+While it runs, a download holds an exclusive lock (``fcntl.flock``) on
+``<dest>.part.lock``, removed when it ends: a second download to the same ``dest`` at the
+same time raises :class:`~hs_notebook.errors.DownloadError` at once and touches nothing
+(two writers would corrupt the one ``.part``).  Where ``flock`` is unavailable (Windows,
+some network file systems) downloads run unlocked, as before.
+
+A download is exempt from the client's overall ``deadline`` (it can rightly take long);
+every read still has the client's read timeout, and an interrupted one resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -34,6 +44,11 @@ from tqdm.auto import tqdm
 from hs_notebook.client import Client, SyncStream, default_client, redact, without_token
 from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
 from hs_notebook.urls import parse_signed_url
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: downloads are not locked
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["download", "filename_for"]
 
@@ -169,6 +184,63 @@ def _refuse_existing(dest: Path, url: str) -> None:
     )
 
 
+#: flock errors meaning "this file system cannot lock": run unlocked rather than fail
+_NO_LOCKING = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EINVAL})
+
+
+def _lock(target: Path, url: str) -> tuple[int, Path] | None:
+    """Take the exclusive lock of a download to ``target`` (``<target>.part.lock``).
+
+    Returns (descriptor, lock path) to give to :func:`_unlock`, or ``None`` when this
+    platform or file system cannot lock.  Raises :class:`DownloadError` when another
+    download to ``target`` holds it."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    path = target.with_name(target.name + ".part.lock")
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DownloadError(
+                f"another download to {target} is in progress (it holds {path}); wait for "
+                "it to finish, or download to another path (nothing was changed)",
+                url=redact(url),
+            ) from None
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _NO_LOCKING:
+                return None
+            raise
+        # the holder before us removes the file as it ends: make sure we locked the file
+        # that is there now, not the one it just removed
+        try:
+            here, ours = os.stat(path), os.fstat(fd)
+            if (here.st_dev, here.st_ino) == (ours.st_dev, ours.st_ino):
+                return fd, path
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    raise DownloadError(  # pragma: no cover - only under a storm of competing downloads
+        f"could not lock {path}: other downloads to {target} keep starting and ending",
+        url=redact(url),
+    )
+
+
+def _unlock(lock: tuple[int, Path] | None) -> None:
+    """Release a lock from :func:`_lock` (its file removed first, while still held)."""
+    if lock is None:
+        return
+    fd, path = lock
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _destination(dest: Any) -> Path:
     """``dest`` as a path: a non-empty str or ``os.PathLike`` of str."""
     path = os.fspath(dest) if isinstance(dest, str | os.PathLike) else None
@@ -228,6 +300,7 @@ def download(
     source = without_token(url)  # what the .part.json remembers (never the token)
     total: int | None = None
     part: Path | None = None
+    lock: tuple[int, Path] | None = None
     try:
         into_dir = target.is_dir()
         if not into_dir:
@@ -235,6 +308,7 @@ def download(
                 _refuse_existing(target, url)
             if not target.parent.is_dir():
                 raise InvalidArgument(f"the directory {target.parent} does not exist")
+            lock = _lock(target, url)
         while True:
             part = target.with_name(target.name + ".part") if not into_dir else None
             meta_path = target.with_name(target.name + ".part.json")
@@ -261,6 +335,7 @@ def download(
                     into_dir = False
                     if target.exists() and not overwrite:
                         _refuse_existing(target, url)
+                    lock = _lock(target, url)
                     if target.with_name(target.name + ".part").exists():
                         continue  # resume with a ranged request
                     part = target.with_name(target.name + ".part")
@@ -373,5 +448,6 @@ def download(
             url=redact(url),
         ) from exc
     finally:
+        _unlock(lock)
         if bar is not None:
             bar.close()

@@ -726,7 +726,9 @@ class Ladder:
             return int(length)
         # HEAD refused or without a length: a one-byte ranged GET (a refusal raises here,
         # with the origin's reason in the JSON body)
-        response, final = await ac.open_stream(uri, headers={"Range": "bytes=0-0"})
+        response, final = await ac.open_stream(
+            uri, headers={"Range": "bytes=0-0"}, deadline=ac.deadline
+        )
         try:
             crange = response.headers.get("content-range", "")
             total = crange.rpartition("/")[2].strip()
