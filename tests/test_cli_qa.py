@@ -12,13 +12,13 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from _loopback import LoopbackServer
 
 from hs_notebook.ladder import inspect_url
 from hs_notebook.qa import qa
@@ -198,14 +198,11 @@ def static_ladder(tmp_path: Path) -> Iterator[str]:
     for name in ("p144", "p360", "p720"):
         (tmp_path / f"{name}.m3u8").write_text(_LOW_MEDIA)
     handler = functools.partial(_QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(handler)  # type: ignore[arg-type]
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/master.m3u8"
+        yield f"{server.base_url}/master.m3u8"
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

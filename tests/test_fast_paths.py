@@ -21,6 +21,7 @@ from typing import Any
 import httpcore
 import pandas as pd
 import pytest
+from _loopback import LoopbackServer
 from pandas.testing import assert_frame_equal
 
 from hs_notebook import client as client_module
@@ -75,15 +76,11 @@ class _Origin:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._loopback = LoopbackServer(_H)
+        self.base_url = self._loopback.base_url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._loopback.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _loopback import LoopbackServer
 
 from hs_notebook.client import (
     AsyncClient,
@@ -65,15 +66,11 @@ class _RawOrigin:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._loopback = LoopbackServer(_H)
+        self.base_url = self._loopback.base_url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._loopback.close()
 
 
 @pytest.fixture
