@@ -1,0 +1,97 @@
+"""Argument validation: the one home for checks on what a caller passed in.
+
+Every checker raises :class:`~hs_notebook.errors.InvalidArgument` (or the exception class
+given as ``error``) with a message naming the argument, what it must be and what was given,
+and returns the value normalised (``float`` seconds, ``int`` counts, ...). Checks that only
+one module needs may stay beside it; anything used twice lives here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from hs_notebook.errors import HeapStreamError, InvalidArgument
+
+__all__ = [
+    "fraction",
+    "is_number",
+    "non_negative_seconds",
+    "positive_int",
+    "positive_seconds",
+    "string_list",
+]
+
+
+def is_number(value: Any) -> bool:
+    """True for an int or float that is not a bool (finite or not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def positive_int(
+    name: str,
+    value: Any,
+    *,
+    optional: bool = False,
+    minimum: int = 1,
+    error: type[HeapStreamError] = InvalidArgument,
+) -> int | None:
+    """``value`` as an int >= ``minimum`` (``None`` passes when ``optional``)."""
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise error(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def positive_seconds(
+    name: str,
+    value: Any,
+    *,
+    optional: bool = False,
+    hint: str = "",
+    error: type[HeapStreamError] = InvalidArgument,
+) -> float | None:
+    """``value`` as finite seconds > 0 (``None`` passes when ``optional``)."""
+    if optional and value is None:
+        return None
+    if is_number(value) and math.isfinite(value) and value > 0:
+        return float(value)
+    extra = f" {hint}" if hint else ""
+    raise error(f"{name} must be seconds > 0 (an int or float){extra}; got {value!r}")
+
+
+def non_negative_seconds(
+    name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument
+) -> float:
+    """``value`` as finite seconds >= 0."""
+    if not is_number(value) or math.isnan(value):
+        raise error(f"{name} must be seconds (a number >= 0), got {value!r}")
+    if value < 0 or math.isinf(value):
+        raise error(f"{name} must be finite seconds >= 0, got {value}")
+    return float(value)
+
+
+def fraction(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> float:
+    """``value`` as a float in [0, 1]."""
+    if not is_number(value) or math.isnan(value):
+        raise error(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise error(f"{name} must be a fraction in [0, 1], got {value}")
+    return float(value)
+
+
+def string_list(
+    name: str, values: Any, *, dedupe: bool = True, error: type[HeapStreamError] = InvalidArgument
+) -> list[str]:
+    """``values`` as a list of strings (never one bare string), de-duplicated in order."""
+    if isinstance(values, str):
+        raise error(f"{name} must be a list of strings, not one string")
+    if not isinstance(values, Iterable):
+        raise error(f"{name} must be an iterable of strings, got {type(values).__name__}")
+    items = list(values)
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        raise error(f"{name} must hold strings, got {bad[0]!r}")
+    return list(dict.fromkeys(items)) if dedupe else items
