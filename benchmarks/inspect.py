@@ -34,8 +34,8 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 import m3u8  # noqa: E402
 
-from hs_notebook.client import Client, child_url  # noqa: E402
 from hs_notebook.hls import segments_table  # noqa: E402
+from hs_notebook.http import Client, child_url  # noqa: E402
 from hs_notebook.ladder import inspect, ladder_from_text, propagate_tokens  # noqa: E402
 from hs_notebook.sandbox.faults import Faults  # noqa: E402
 from hs_notebook.sandbox.server import Sandbox  # noqa: E402

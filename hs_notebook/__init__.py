@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .catalog import AuditResult, audit, audit_async, audit_dask
-from .client import AsyncClient, Client
 from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
 from .download import download
 from .errors import (
@@ -46,6 +45,7 @@ from .hls import (
     segments_table,
     text_tracks_table,
 )
+from .http import AsyncClient, Client
 from .ladder import (
     Ladder,
     inspect,
@@ -64,6 +64,7 @@ from .qa import (
     qa,
     qa_async,
 )
+from .redaction import redact, redact_frame, redact_token
 from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
@@ -73,7 +74,6 @@ from .urls import (
     embed,
     embed_html,
     parse_signed_url,
-    redact_token,
 )
 from .vtt import Cue, cues_table, parse_vtt, storyboard_table
 
@@ -174,6 +174,8 @@ __all__ = [
     "parse_vtt",
     "qa",
     "qa_async",
+    "redact",
+    "redact_frame",
     "redact_token",
     "renditions_table",
     "segments_table",

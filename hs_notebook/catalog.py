@@ -8,7 +8,7 @@ every video, many at a time, into two tables.
 How it runs:
 
 * **One machine** (``engine="local"``): one event loop, one shared
-  :class:`~hs_notebook.client.AsyncClient`, and a fixed pool of ``concurrency`` worker
+  :class:`~hs_notebook.http.AsyncClient`, and a fixed pool of ``concurrency`` worker
   coroutines, each taking the next video id: bounded like an ``asyncio.Semaphore``, but
   without a task per id, so memory stays flat however long the list.  A video costs two round
   trips (master, then every preset playlist at once), plus the segment HEADs when
@@ -53,8 +53,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from hs_notebook.client import AsyncClient
 from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
+from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import inspect_async
 from hs_notebook.qa import COLUMNS as FINDING_COLUMNS_QA
 from hs_notebook.qa import SEVERITIES, qa_async

@@ -75,9 +75,9 @@ def _one_line(text: str) -> str:
 
 def cmd_qa(args: argparse.Namespace) -> int:
     """``hs-notebook qa``: one ladder, every rule."""
-    from hs_notebook.client import redact
     from hs_notebook.ladder import inspect, inspect_url
     from hs_notebook.qa import qa
+    from hs_notebook.redaction import redact
 
     target: str = args.target
     url = target.startswith(("http://", "https://"))

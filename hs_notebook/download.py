@@ -41,8 +41,9 @@ from urllib.parse import unquote
 import httpx
 from tqdm.auto import tqdm
 
-from hs_notebook.client import Client, SyncStream, default_client, redact, without_token
 from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
+from hs_notebook.http import Client, SyncStream, default_client, without_token
+from hs_notebook.redaction import redact
 from hs_notebook.urls import parse_signed_url
 
 try:
@@ -274,7 +275,7 @@ def download(
             ``Content-Disposition``, else from the URL kind and id; see :func:`filename_for`).
         overwrite: replace an existing file (otherwise :class:`DownloadError`).
         progress: show a tqdm progress bar (a widget in notebooks).
-        client: the :class:`~hs_notebook.client.Client` to use (default: the shared one).
+        client: the :class:`~hs_notebook.http.Client` to use (default: the shared one).
         chunk_size: bytes per read.
 
     Returns the final path.  Raises :class:`~hs_notebook.errors.TokenRejected` when the

@@ -6,7 +6,7 @@ playlist (concurrently: two round trips for the whole ladder) and lay them out a
 >>> ladder.segments(ladder.renditions.preset_id[0])                    # doctest: +SKIP
 
 The parsing is :mod:`hs_notebook.hls` / :mod:`hs_notebook.vtt`; the fetching is
-:mod:`hs_notebook.client`.  URIs in a :class:`Ladder`'s tables are the *effective* URLs:
+:mod:`hs_notebook.http`.  URIs in a :class:`Ladder`'s tables are the *effective* URLs:
 resolved against the playlist they came from and, on the playlist's own origin, carrying
 its token (so they can be fetched as they are).  Displays redact the tokens; the tables
 keep the real URLs.
@@ -29,15 +29,6 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from hs_notebook.client import (
-    AsyncClient,
-    Client,
-    child_url,
-    default_client,
-    redact,
-    token_of,
-    without_token,
-)
 from hs_notebook.errors import (
     FetchError,
     HeapStreamError,
@@ -60,8 +51,17 @@ from hs_notebook.hls import (
     renditions_table,
     segments_table,
 )
+from hs_notebook.http import (
+    AsyncClient,
+    Client,
+    child_url,
+    default_client,
+    token_of,
+    without_token,
+)
+from hs_notebook.redaction import redact, redact_frame
 from hs_notebook.tokens import SigningKey, Token, inspect_token
-from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url, redact_token
+from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
 from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
@@ -159,7 +159,7 @@ def _parent_facts(parent_url: str) -> tuple[str, str]:
 
 
 def propagate_tokens(parent_url: str | None, uris: Iterable[Any]) -> list[Any]:
-    """:func:`hs_notebook.client.child_url` over many absolute URIs at once (same rules:
+    """:func:`hs_notebook.http.child_url` over many absolute URIs at once (same rules:
     the parent's token is added only to URIs on the parent's origin that lack a token).
 
     Non-strings (``<NA>``) pass through; with no absolute parent or no parent token the
@@ -208,14 +208,11 @@ def _with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri")
 
 
 def _shown(value: Any) -> Any:
-    """``value`` as it may appear in a message: a string with the value of any ``token``
-    parameter replaced by ``…`` (:func:`hs_notebook.urls.redact_token`); else as it is."""
+    """``value`` as it may appear in a message: a string redacted
+    (:func:`hs_notebook.redaction.redact`); else as it is."""
     if not isinstance(value, str):
         return value
-    try:
-        return redact_token(value)
-    except ValueError:  # not parseable as a URL: redact the token=... text itself
-        return redact(value)
+    return redact(value)
 
 
 def _missing(value: Any) -> bool:
@@ -844,14 +841,7 @@ class Ladder:
         return ", ".join(parts)
 
     def _redacted(self, frame: pd.DataFrame) -> pd.DataFrame:
-        shown = frame.copy()
-        for col in ("uri", "image_uri", "key_uri", "init_uri"):
-            if col in shown.columns:
-                shown[col] = pd.array(
-                    [redact(u) if isinstance(u, str) else u for u in shown[col].tolist()],
-                    dtype="string",
-                )
-        return shown
+        return redact_frame(frame, ("uri", "image_uri", "key_uri", "init_uri"))
 
     def __repr__(self) -> str:
         where = f" from {redact(self.master_url)}" if self.master_url else " (from text)"

@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hs_notebook.client import AsyncClient, redact
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.hls import (
     MasterPlaylistInfo,
@@ -52,6 +51,8 @@ from hs_notebook.hls import (
     media_playlist_info,
     parse_media,
 )
+from hs_notebook.http import AsyncClient
+from hs_notebook.redaction import redact
 
 if TYPE_CHECKING:  # matplotlib is imported by the plotting functions only, when called
     from matplotlib.figure import Figure

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 import pandas as pd
 
 from .errors import InvalidArgument, InvalidId
+from .redaction import redact_token
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -31,7 +32,6 @@ __all__ = [
     "embed",
     "embed_html",
     "parse_signed_url",
-    "redact_token",
     "validate_id",
     "with_query",
 ]
@@ -289,9 +289,6 @@ class SignedUrl:
     base_url: str
 
 
-_PATH = re.compile(r"^(?P<prefix>.*?)/(?P<kind>[a-z0-9]+)/(?P<project>[^/]+)/(?P<id>[^/]+)/?")
-
-
 def parse_signed_url(url: str) -> SignedUrl | None:
     """Recognise a HeapStream URL of one of the eight kinds; ``None`` when it is not one.
 
@@ -312,18 +309,6 @@ def parse_signed_url(url: str) -> SignedUrl | None:
         base = urlunsplit((parts.scheme, parts.netloc, "/".join(segments[:i]), "", ""))
         return SignedUrl(spec.kind, project, unquote(id_), token, base)
     return None
-
-
-def redact_token(url: str, replacement: str = "…") -> str:
-    """``url`` with the value of its ``token`` parameter replaced (for display and logs)."""
-    if not isinstance(url, str) or "token=" not in url:
-        return url
-    parts = urlsplit(url)
-    query = "&".join(
-        f"token={replacement}" if k == "token" else urlencode([(k, v)], quote_via=quote)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urlunsplit(parts._replace(query=query))
 
 
 # ---------------------------------------------------------------------------- embed

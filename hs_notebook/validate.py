@@ -15,6 +15,7 @@ from typing import Any
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
+    "flag",
     "fraction",
     "is_number",
     "non_negative_seconds",
@@ -63,14 +64,26 @@ def positive_seconds(
 
 
 def non_negative_seconds(
-    name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument
+    name: str,
+    value: Any,
+    *,
+    finite: bool = True,
+    error: type[HeapStreamError] = InvalidArgument,
 ) -> float:
-    """``value`` as finite seconds >= 0."""
+    """``value`` as seconds >= 0 (finite unless ``finite=False``, where ``inf`` means
+    "no limit")."""
     if not is_number(value) or math.isnan(value):
         raise error(f"{name} must be seconds (a number >= 0), got {value!r}")
-    if value < 0 or math.isinf(value):
-        raise error(f"{name} must be finite seconds >= 0, got {value}")
+    if value < 0 or (finite and math.isinf(value)):
+        raise error(f"{name} must be {'finite ' if finite else ''}seconds >= 0, got {value}")
     return float(value)
+
+
+def flag(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> bool:
+    """``value`` when it is ``True`` or ``False`` (not merely truthy)."""
+    if not isinstance(value, bool):
+        raise error(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def fraction(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> float:

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from hs_notebook.client import AsyncClient, Client, child_url, redirect_url, with_token
 from hs_notebook.download import download, filename_for
 from hs_notebook.errors import (
     InvalidArgument,
@@ -25,6 +24,7 @@ from hs_notebook.errors import (
     TokenRejected,
     VTTError,
 )
+from hs_notebook.http import AsyncClient, Client, child_url, redirect_url, with_token
 from hs_notebook.ladder import inspect_url, ladder_from_text, propagate_tokens
 
 

@@ -12,19 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from hs_notebook.client import (
-    AsyncClient,
-    Client,
-    _retry_after,
-    child_url,
-    redact,
-    redirect_url,
-    same_origin,
-    status_error,
-    token_of,
-    with_token,
-    without_token,
-)
 from hs_notebook.errors import (
     FetchError,
     InvalidArgument,
@@ -33,6 +20,19 @@ from hs_notebook.errors import (
     TokenRejected,
     VTTError,
 )
+from hs_notebook.http import (
+    AsyncClient,
+    Client,
+    child_url,
+    redirect_url,
+    same_origin,
+    status_error,
+    token_of,
+    with_token,
+    without_token,
+)
+from hs_notebook.http._responses import retry_after
+from hs_notebook.redaction import redact
 from hs_notebook.sandbox.faults import Faults
 from hs_notebook.tokens import b64url_encode, generate_signing_key
 
@@ -122,13 +122,13 @@ def test_redact_hides_the_token() -> None:
 
 
 def test_retry_after_forms() -> None:
-    assert _retry_after(httpx.Headers({"Retry-After": "2"}), 30) == 2.0
-    assert _retry_after(httpx.Headers({"Retry-After": "0.25"}), 30) == 0.25
-    assert _retry_after(httpx.Headers({"Retry-After": "3600"}), 5) == 5.0  # capped
+    assert retry_after(httpx.Headers({"Retry-After": "2"}), 30) == 2.0
+    assert retry_after(httpx.Headers({"Retry-After": "0.25"}), 30) == 0.25
+    assert retry_after(httpx.Headers({"Retry-After": "3600"}), 5) == 5.0  # capped
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
-    assert 15 <= (_retry_after(httpx.Headers({"Retry-After": when}), 30) or 0) <= 20
-    assert _retry_after(httpx.Headers({"Retry-After": "soon"}), 30) is None
-    assert _retry_after(httpx.Headers(), 30) is None
+    assert 15 <= (retry_after(httpx.Headers({"Retry-After": when}), 30) or 0) <= 20
+    assert retry_after(httpx.Headers({"Retry-After": "soon"}), 30) is None
+    assert retry_after(httpx.Headers(), 30) is None
 
 
 def test_status_error_mapping() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from hs_notebook.client import DEFAULT_DEADLINE, AsyncClient, Client
 from hs_notebook.download import download
 from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
+from hs_notebook.http import DEFAULT_DEADLINE, AsyncClient, Client
 from hs_notebook.sandbox.faults import SLOW_BODY_CHUNK, Faults
 
 #: Slack (seconds) allowed past a deadline for the loop to notice it and unwind.

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hs_notebook.client import Client
 from hs_notebook.download import download, filename_for
 from hs_notebook.errors import DownloadError, InvalidArgument, NotFound, TokenRejected
+from hs_notebook.http import Client
 from hs_notebook.sandbox.faults import Faults
 
 # ---------------------------------------------------------------- pure

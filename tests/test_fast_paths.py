@@ -24,10 +24,11 @@ import pytest
 from _loopback import LoopbackServer
 from pandas.testing import assert_frame_equal
 
-from hs_notebook import client as client_module
-from hs_notebook.client import AsyncClient
 from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.hls import segments_table
+from hs_notebook.http import AsyncClient
+from hs_notebook.http._pool import LinearPool
+from hs_notebook.http._transport import Backend, Stream
 from hs_notebook.ladder import VARIANT_CONCURRENCY, inspect, inspect_url, ladder_from_text
 from hs_notebook.sandbox.faults import Faults
 
@@ -131,8 +132,8 @@ def test_async_client_runs_on_the_linear_pool_and_its_backend() -> None:
     pool = _pool(ac)
     # if httpx/httpcore ever lay the transport out differently, this fails loudly instead
     # of the client silently falling back to the stock pool
-    assert type(pool) is client_module._Pool
-    assert isinstance(pool._network_backend, client_module._Backend)
+    assert type(pool) is LinearPool
+    assert isinstance(pool._network_backend, Backend)
     assert pool._max_connections == 7 and pool._max_keepalive_connections == 7
     asyncio.run(ac.aclose())
 
@@ -143,8 +144,8 @@ def test_stream_readability_is_the_sockets(sandbox: Any) -> None:
     host, port = sandbox.base_url.split("://")[1].split(":")
 
     async def go() -> list[tuple[bool, bool]]:
-        stream = await client_module._Backend().connect_tcp(host, int(port), timeout=5)
-        assert isinstance(stream, client_module._Stream)
+        stream = await Backend().connect_tcp(host, int(port), timeout=5)
+        assert isinstance(stream, Stream)
         seen = [(stream.get_extra_info("is_readable"), stream._inner.get_extra_info("is_readable"))]
         await stream.write(f"GET /nope HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(), timeout=5)
         for _ in range(100):  # wait for the answer to arrive

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hs_notebook.client import AsyncClient, Client, token_of
 from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError, TokenRejected
+from hs_notebook.http import AsyncClient, Client, token_of
 from hs_notebook.ladder import (
     COLUMNS,
     Ladder,

@@ -22,17 +22,6 @@ import httpx
 import pytest
 from _loopback import LoopbackServer
 
-from hs_notebook.client import (
-    AsyncClient,
-    Client,
-    Fetched,
-    child_url,
-    origin_of,
-    redact,
-    redirect_url,
-    same_origin,
-    token_of,
-)
 from hs_notebook.download import download
 from hs_notebook.errors import (
     DownloadError,
@@ -41,6 +30,17 @@ from hs_notebook.errors import (
     InvalidArgument,
     PlaylistError,
 )
+from hs_notebook.http import (
+    AsyncClient,
+    Client,
+    Fetched,
+    child_url,
+    origin_of,
+    redirect_url,
+    same_origin,
+    token_of,
+)
+from hs_notebook.redaction import redact
 from hs_notebook.sandbox.faults import Faults
 
 # ---------------------------------------------------------------- a misbehaving origin

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument, InvalidId
+from hs_notebook.redaction import redact_token
 from hs_notebook.tokens import SigningKey, Token, generate_signing_key
 from hs_notebook.urls import (
     DEFAULT_BASE_URL,
@@ -25,7 +26,6 @@ from hs_notebook.urls import (
     embed,
     embed_html,
     parse_signed_url,
-    redact_token,
     validate_id,
 )
 

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from hs_notebook.urls import redact_token
+from hs_notebook.redaction import redact
 
 __all__ = [
     "TABLE_BOX_CLASS",
@@ -25,7 +25,6 @@ __all__ = [
     "figure_png",
     "human_delta",
     "info_html",
-    "redacted",
     "table_box",
     "table_html",
     "warning_html",
@@ -97,11 +96,6 @@ def human_delta(delta: timedelta) -> str:
     return f"{secs}s"
 
 
-def redacted(url: str) -> str:
-    """``url`` with its token replaced by ``…`` (for display)."""
-    return redact_token(url).replace("token=%E2%80%A6", "token=…")
-
-
 _NA = "–"
 _GROUPED = ("bandwidth", "bitrate", "size")
 
@@ -114,9 +108,7 @@ def _missing(value: Any) -> bool:
 
 
 def _redact_cell(value: Any) -> Any:
-    if isinstance(value, str) and "token=" in value:
-        return redacted(value)
-    return value
+    return redact(value) if isinstance(value, str) else value
 
 
 def table_html(

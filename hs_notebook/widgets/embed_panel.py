@@ -14,8 +14,9 @@ import ipywidgets as W
 from traitlets import Unicode
 
 from hs_notebook.errors import HeapStreamError
+from hs_notebook.redaction import redact
 from hs_notebook.urls import embed_html, with_query
-from hs_notebook.widgets._common import error_html, info_html, redacted
+from hs_notebook.widgets._common import error_html, info_html
 from hs_notebook.widgets.proxy import browser_url
 from hs_notebook.widgets.token_panel import TokenPanel
 
@@ -69,7 +70,7 @@ class EmbedPanel(W.VBox):
         self.render()
 
     def __repr__(self) -> str:
-        shown = redacted(self.src) if self.src else "no token yet"
+        shown = redact(self.src) if self.src else "no token yet"
         return f"<EmbedPanel {self.width_field.value}x{self.height_field.value} {shown}>"
 
     def render(self, _change: Any = None) -> None:

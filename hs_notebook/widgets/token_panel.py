@@ -23,9 +23,10 @@ from traitlets import Unicode
 
 from hs_notebook.diagnose import Diagnosis, diagnose
 from hs_notebook.errors import HeapStreamError, InvalidArgument
+from hs_notebook.redaction import redact
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey, Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream
-from hs_notebook.widgets._common import Ticker, error_html, human_delta, redacted
+from hs_notebook.widgets._common import Ticker, error_html, human_delta
 from hs_notebook.widgets.proxy import browser_url
 
 if TYPE_CHECKING:
@@ -438,7 +439,7 @@ class TokenPanel(W.VBox):
             f"<tr><td>{html.escape(row.kind)}</td><td><code>{html.escape(str(row.id))}</code>"
             f"</td><td><a href='{html.escape(browser_url(row.url), quote=True)}' "
             f"target='_blank' rel='noopener noreferrer' style='color:#0969da;"
-            f"text-decoration:underline'>{html.escape(redacted(row.url))}"
+            f"text-decoration:underline'>{html.escape(redact(row.url))}"
             "</a></td></tr>"
             for row in urls.itertuples()
         )
