@@ -42,9 +42,10 @@ import httpx
 from tqdm.auto import tqdm
 
 from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
-from hs_notebook.http import Client, SyncStream, default_client, without_token
+from hs_notebook.http import Client, SyncStream, default_client, request_url, without_token
 from hs_notebook.redaction import redact
 from hs_notebook.urls import parse_signed_url
+from hs_notebook.validate import positive_int
 
 try:
     import fcntl
@@ -283,15 +284,9 @@ def download(
     originals), :class:`~hs_notebook.errors.NotFound`, or :class:`DownloadError` when the
     download cannot be completed (the ``.part`` file is kept so a new call resumes).
     """
-    if not isinstance(url, str):
-        raise InvalidArgument(
-            f"url must be an absolute http(s) URL (a str), got {type(url).__name__}"
-        )
-    if not url.startswith(("http://", "https://")):
-        raise InvalidArgument(f"url must be an absolute http(s) URL, got {redact(url)!r}")
+    request_url(url)
     target = _destination(dest)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InvalidArgument(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+    positive_int("chunk_size", chunk_size)
     if client is not None and not isinstance(client, Client):
         raise InvalidArgument(f"client must be a hs_notebook Client, got {type(client).__name__}")
     used = client or default_client()

@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _loopback import RawOrigin, dribble_time
 
 from hs_notebook.download import download, filename_for
 from hs_notebook.errors import DownloadError, InvalidArgument, NotFound, TokenRejected
-from hs_notebook.http import Client
+from hs_notebook.http import Client, token_of
 from hs_notebook.sandbox.faults import Faults
 
-# ---------------------------------------------------------------- pure
+# ---------------- pure
 
 
 def test_filename_for() -> None:
@@ -34,7 +40,11 @@ def test_filename_for() -> None:
     assert filename_for("http://h.example/files/a.bin") == "a.bin"
 
 
-# ---------------------------------------------------------------- sandbox
+# ---------------- sandbox
+
+
+def _sent(sandbox: Any, prefix: str) -> int:
+    return sum(1 for r in sandbox.requests if r.path.startswith(prefix))
 
 
 def _mp4(sb: Any, index: int = 0) -> tuple[str, Path]:
@@ -171,3 +181,185 @@ def test_bad_arguments(sandbox: Any, tmp_path: Path) -> None:
         download("not a url", tmp_path / "x")
     with pytest.raises(InvalidArgument, match="does not exist"):
         download(url, tmp_path / "missing-dir" / "x.mp4", progress=False)
+
+
+# ---------------- arguments
+
+
+@pytest.mark.parametrize("dest", [None, 5, b"clip.mp4", "", "   "])
+def test_download_with_a_bad_destination_says_so(sandbox: Any, dest: Any) -> None:
+    preset = sandbox.videos[sandbox.video_id].presets["360p"]
+    url = sandbox.signed_url("mp4", preset)
+    before = _sent(sandbox, "/stcr4/")
+    with pytest.raises(InvalidArgument, match="dest must be a file path"):
+        download(url, dest, progress=False)
+    assert _sent(sandbox, "/stcr4/") == before, "nothing was downloaded"
+
+
+@pytest.mark.parametrize("url", [None, 5, b"http://127.0.0.1/stcr4/1/p/"])
+def test_download_with_a_non_string_url_says_so(tmp_path: Path, url: Any) -> None:
+    with pytest.raises(InvalidArgument, match="url must be an absolute http"):
+        download(url, tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_still_works_into_a_directory(sandbox: Any, tmp_path: Path) -> None:
+    preset = sandbox.videos[sandbox.video_id].presets["360p"]
+    path = download(sandbox.signed_url("mp4", preset), tmp_path, progress=False)
+    assert path.parent == tmp_path and path.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [(None, None), (5, None), ("http://[::1", None), ("http://h/a.mp4", "x"), ("http://h/", [1])],
+)
+def test_filename_for_refuses_bad_arguments(url: Any, headers: Any) -> None:
+    with pytest.raises(InvalidArgument):
+        filename_for(url, headers)
+
+
+def test_an_impossible_destination_is_a_download_error(sandbox: Any, tmp_path: Path) -> None:
+    url, _ = _mp4(sandbox)
+    with pytest.raises(DownloadError, match="cannot write"):
+        download(url, tmp_path / ("x" * 300 + ".mp4"), progress=False)
+
+
+# ---------------- resume
+
+
+def test_downloads_ask_for_identity_encoding(sandbox: Any, tmp_path: Path) -> None:
+    """Byte ranges count stored bytes; a gzip-decoded body would never match them."""
+    url, source = _mp4(sandbox)
+    sandbox.clear_requests()
+    assert download(url, tmp_path / "a.mp4", progress=False).read_bytes() == source.read_bytes()
+    gets = [r for r in sandbox.requests if r.path.startswith("/stcr4/")]
+    assert gets and all(r.headers.get("accept-encoding") == "identity" for r in gets)
+
+
+def test_resume_never_mixes_two_files(sandbox: Any, tmp_path: Path) -> None:
+    first, _ = _mp4(sandbox, 0)
+    second, source = _mp4(sandbox, 2)
+    dest = tmp_path / "clip.mp4"
+    sandbox.faults = Faults(truncate_rate=1.0, paths="^/stcr4/")
+    with Client(retries=0) as c, pytest.raises(DownloadError):
+        download(first, dest, client=c, progress=False)
+    sandbox.faults = None
+    kept = sorted(tmp_path.glob("clip.mp4.part*"))
+    assert kept and (tmp_path / "clip.mp4.part").stat().st_size > 0
+    for path in kept:  # the token never goes to disk
+        assert str(token_of(first)).encode() not in path.read_bytes()
+    # the same destination, another file: the .part of the first must not be completed
+    got = download(second, dest, progress=False)
+    assert got.read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("changed", ["validator", "total"])
+def test_resume_starts_over_when_the_file_changed(
+    sandbox: Any, tmp_path: Path, changed: str
+) -> None:
+    url, source = _mp4(sandbox, 1)
+    data = source.read_bytes()
+    dest = tmp_path / "clip.mp4"
+    with Client() as c:
+        head = c.head(url)
+    # a .part of an older version of the same URL (other bytes, as long as a real prefix)
+    (tmp_path / "clip.mp4.part").write_bytes(b"\0" * (len(data) // 2))
+    meta = {
+        "url": url.split("?")[0],
+        "validator": head.headers["etag"] if changed == "total" else '"an-older-version"',
+        "total": len(data) + 1000 if changed == "total" else len(data),
+    }
+    (tmp_path / "clip.mp4.part.json").write_text(json.dumps(meta))
+    sandbox.clear_requests()
+    assert download(url, dest, progress=False).read_bytes() == data
+    first = next(r for r in sandbox.requests if r.path.startswith("/stcr4/"))
+    assert first.headers.get("if-range") == meta["validator"]
+
+
+@pytest.mark.timeout(60)
+def test_a_416_to_every_request_is_an_error_not_an_endless_loop(
+    tmp_path: Path,
+) -> None:
+    def always_416(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(416)
+        h.send_header("Content-Range", "bytes */5")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    with RawOrigin(always_416) as origin, pytest.raises(DownloadError, match="416"):
+        download(f"{origin.base_url}/stcr4/1/p/?token=SECRET", tmp_path / "x.mp4", progress=False)
+    assert origin.hits <= 2
+
+
+# ---------------- one download per destination at a time
+
+
+def _wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    ends = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > ends:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def _first_download(url: str, dest: Path, out: dict[str, Any]) -> threading.Thread:
+    def run() -> None:
+        try:
+            out["path"] = download(url, dest, progress=False)
+        except BaseException as exc:  # reported by the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_second_download_to_the_same_file_is_refused(
+    sandbox_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    slow = 0.08
+    sb = sandbox_factory(faults=Faults(slow_body=slow, paths=r"^/stcr4/"))
+    url, source = _mp4(sb)
+    assert dribble_time(source, slow) > 1.0  # the first is still running when we try
+    dest = tmp_path / "clip.mp4"
+    part = tmp_path / "clip.mp4.part"
+    lock = tmp_path / "clip.mp4.part.lock"
+    out: dict[str, Any] = {}
+    thread = _first_download(url, dest, out)
+    _wait_for(part.exists, "the first download's .part")
+    assert lock.exists()
+    with pytest.raises(DownloadError, match=r"another download to .*clip\.mp4 is in progress"):
+        download(url, dest, progress=False)
+    with pytest.raises(DownloadError, match="is in progress"):
+        download(url, dest, progress=False, overwrite=True)
+    assert part.exists()  # the refused calls did not touch the first one's .part
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert "error" not in out, out.get("error")
+    assert out["path"] == dest
+    assert dest.read_bytes() == source.read_bytes()  # not corrupted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # lock file gone
+    # the lock is released: the next download runs
+    sb.faults = None
+    assert download(url, dest, progress=False, overwrite=True).read_bytes() == source.read_bytes()
+
+
+def test_a_second_download_into_the_same_directory_is_refused(
+    sandbox_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    slow = 0.08
+    sb = sandbox_factory(faults=Faults(slow_body=slow, paths=r"^/stcr4/"))
+    url, source = _mp4(sb)
+    assert dribble_time(source, slow) > 1.0
+    out: dict[str, Any] = {}
+    thread = _first_download(url, tmp_path, out)
+    _wait_for(lambda: any(p.suffix == ".part" for p in tmp_path.iterdir()), "a .part")
+    with pytest.raises(DownloadError, match="is in progress"):
+        download(url, tmp_path, progress=False)
+    thread.join(timeout=30)
+    assert "error" not in out, out.get("error")
+    got: Path = out["path"]
+    assert got.parent == tmp_path
+    assert got.read_bytes() == source.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == [got.name]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -25,7 +26,7 @@ from hs_notebook.ladder import (
 from hs_notebook.sandbox.faults import Faults
 from hs_notebook.vtt import cues_table
 
-# ---------------------------------------------------------------- pure
+# ---------------- pure
 
 
 def test_propagate_tokens_matches_child_url_rules() -> None:
@@ -117,7 +118,7 @@ def test_ladder_from_text_keys_and_gaps() -> None:
         ladder_from_text(MASTER, {"vid-360p": MASTER})  # a master where a media is due
 
 
-# ---------------------------------------------------------------- sandbox
+# ---------------- sandbox
 
 
 def _check_demo_ladder(sb: Any, ladder: Ladder, video_id: str) -> None:
@@ -315,3 +316,109 @@ def test_redirected_master_to_another_origin_never_leaks_the_token(
     assert len(other.requests) > 5
     for r in other.requests:
         assert "token" not in r.query and str(token) not in repr(r)
+
+
+# ---------------- bad arguments of ladder_from_text, propagate_tokens, measure_segment_sizes
+
+
+def _quoted_part_is_clean(message: str) -> None:
+    """No binary garbage: every character printable, no replacement characters, no JPEG
+    markers, no escaped control bytes."""
+    assert message.isprintable(), repr(message)
+    assert "\ufffd" not in message and "JFIF" not in message and "\\x" not in message
+
+
+def _texts(sandbox: Any, http: httpx.Client) -> tuple[str, dict[str, str]]:
+    video = sandbox.videos[sandbox.video_id]
+    master = http.get(sandbox.signed_url("master", sandbox.video_id)).text
+    media = {
+        pid: http.get(sandbox.signed_url("preset", pid)).text for pid in video.presets.values()
+    }
+    return master, media
+
+
+@pytest.mark.parametrize("media", ["x", 5, [("p", "#EXTM3U")]])
+def test_ladder_from_text_with_media_not_a_mapping(
+    sandbox: Any, http: httpx.Client, media: Any
+) -> None:
+    master, _ = _texts(sandbox, http)
+    with pytest.raises(
+        InvalidArgument,
+        match=r"media must be a mapping \{preset_id or variant URI: media playlist text\}",
+    ):
+        ladder_from_text(master, media=media)
+
+
+def test_ladder_from_text_other_bad_arguments(sandbox: Any, http: httpx.Client) -> None:
+    master, media = _texts(sandbox, http)
+    with pytest.raises(InvalidArgument, match="decode it first"):
+        ladder_from_text(master.encode())  # type: ignore[arg-type]
+    for bad in (None, 5):
+        with pytest.raises(InvalidArgument, match="master_text"):
+            ladder_from_text(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="base_uri"):
+        ladder_from_text(master, media, base_uri=5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="media keys"):
+        ladder_from_text(master, {5: next(iter(media.values()))})  # type: ignore[dict-item]
+    pid = next(iter(media))
+    with pytest.raises(InvalidArgument, match="media playlist text"):
+        ladder_from_text(master, {pid: media[pid].encode()})  # type: ignore[dict-item]
+    # the good call still builds the whole ladder
+    ladder = ladder_from_text(master, media)
+    assert ladder.preset_ids == list(media)
+
+
+def test_propagate_tokens_refuses_bad_arguments() -> None:
+    with pytest.raises(InvalidArgument, match="uris"):
+        propagate_tokens("https://h.example/?token=T", "seg-0.ts")
+    with pytest.raises(InvalidArgument, match="uris"):
+        propagate_tokens("https://h.example/?token=T", None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="parent_url"):
+        propagate_tokens(b"https://h.example/", ["seg-0.ts"])  # type: ignore[arg-type]
+
+
+def test_measure_segment_sizes_takes_one_preset_id(sandbox: Any) -> None:
+    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    pid = ladder.preset_ids[0]
+    one = ladder.measure_segment_sizes(pid)
+    assert set(one["preset_id"]) == {pid}
+    assert len(one) == len(ladder.segments(pid))
+    assert (one["size"] > 0).all()
+    as_list = ladder.measure_segment_sizes([pid])
+    assert one["size"].tolist() == as_list["size"].tolist()
+
+    async def run_async() -> Any:
+        return await ladder.measure_segment_sizes_async(pid)
+
+    got = asyncio.run(run_async())
+    assert set(got["preset_id"]) == {pid} and got["size"].tolist() == one["size"].tolist()
+
+
+def test_measure_segment_sizes_refuses_bad_preset_ids(sandbox: Any) -> None:
+    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    before = len(sandbox.requests)
+    for bad in (5, b"v", [5], [None]):
+        with pytest.raises(InvalidArgument, match="preset"):
+            ladder.measure_segment_sizes(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="concurrency"):
+        ladder.measure_segment_sizes(None, True)
+    with pytest.raises(InvalidArgument, match="no preset 'nope'"):
+        ladder.measure_segment_sizes("nope")
+    with pytest.raises(InvalidArgument, match="preset id must be a str"):
+        ladder.segments(None)  # type: ignore[arg-type]
+    assert len(sandbox.requests) == before, "nothing was measured"
+
+
+def test_inspect_url_of_a_poster_names_the_content_type(sandbox: Any, http: httpx.Client) -> None:
+    video = sandbox.videos[sandbox.video_id]
+    url = sandbox.signed_url("poster", video.poster_id)
+    answer = http.get(url)
+    assert answer.headers["content-type"].startswith("image/jpeg")
+    with pytest.raises(PlaylistError) as info:
+        inspect_url(url)
+    msg = str(info.value)
+    assert f"got image/jpeg ({len(answer.content)} bytes)" in msg
+    assert "expected an HLS playlist from" in msg and "poster" in msg
+    _quoted_part_is_clean(msg)
+    token = url.partition("token=")[2]
+    assert token not in msg

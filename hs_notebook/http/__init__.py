@@ -57,13 +57,20 @@ that pool), ``_async`` (:class:`AsyncClient`), ``_sync`` (:class:`Client`).
 
 from __future__ import annotations
 
-from hs_notebook.http._async import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, MAX_BODY_SIZE, AsyncClient
+from hs_notebook.http._async import (
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    MAX_BODY_SIZE,
+    AsyncClient,
+    ClientSettings,
+)
 from hs_notebook.http._responses import Fetched, status_error
 from hs_notebook.http._rules import (
     MAX_REDIRECTS,
     child_url,
     origin_of,
     redirect_url,
+    request_url,
     same_origin,
     token_of,
     with_token,
@@ -79,12 +86,14 @@ __all__ = [
     "MAX_REDIRECTS",
     "AsyncClient",
     "Client",
+    "ClientSettings",
     "Fetched",
     "SyncStream",
     "child_url",
     "default_client",
     "origin_of",
     "redirect_url",
+    "request_url",
     "same_origin",
     "status_error",
     "token_of",

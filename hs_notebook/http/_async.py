@@ -8,7 +8,7 @@ import random
 import ssl
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -48,6 +48,7 @@ __all__ = [
     "MAX_BODY_SIZE",
     "MAX_RETRY_AFTER",
     "AsyncClient",
+    "ClientSettings",
     "check_deadline",
     "check_timeout",
 ]
@@ -61,6 +62,22 @@ MAX_RETRY_AFTER = 30.0
 MAX_BACKOFF = 10.0
 #: Default upper bound (bytes) of a body read into memory (playlists, WebVTT, sprites).
 MAX_BODY_SIZE = 64 * 1024 * 1024
+
+
+class ClientSettings(TypedDict, total=False):
+    """The keyword arguments of :class:`AsyncClient` and :class:`~hs_notebook.http.Client`
+    (what each means and its default: :class:`AsyncClient`)."""
+
+    timeout: httpx.Timeout | float | None
+    retries: int
+    backoff: float
+    http2: bool
+    max_connections: int
+    headers: Mapping[str, str] | None
+    max_retry_after: float
+    max_body_size: int
+    deadline: float | None
+    verify: ssl.SSLContext | str | bool
 
 
 def _user_agent() -> str:
@@ -359,12 +376,6 @@ class AsyncClient:
         could only start after it is not made.  Raises the project's errors for error
         statuses not in ``allow_status``.
         """
-        if not isinstance(url, str):
-            raise InvalidArgument(
-                f"url must be an absolute http(s) URL (a str), got {type(url).__name__}"
-            )
-        if not url.startswith(("http://", "https://")):
-            raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")
         parsed = request_url(url)
         headers = _check_headers(headers) or None
         allow_status = _check_allow_status(allow_status)

@@ -121,6 +121,7 @@ def check_expected(
     """Raise unless the body (``content``, decoded as ``text``) is what ``expect`` says."""
     if expect is None:
         return
+    error: type[HeapStreamError]
     if expect == "playlist":
         marker, error, what = "#EXTM3U", PlaylistError, "an HLS playlist"
     elif expect == "vtt":

@@ -6,6 +6,8 @@ to and to no other, on child URIs and across redirects alike.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from hs_notebook.errors import InvalidArgument, PlaylistError
@@ -48,8 +50,15 @@ def parse_url(url: str | httpx.URL) -> httpx.URL:
         raise InvalidArgument(f"not a valid URL: {redact(str(url))!r} ({exc})") from None
 
 
-def request_url(url: str) -> httpx.URL:
-    """The URL of a request: absolute http(s), a host, a TCP port in range."""
+def request_url(url: Any, name: str = "url") -> httpx.URL:
+    """The URL of a request (``name`` is the argument it came from): a str, absolute
+    http(s), with a host and a TCP port in range; else :class:`InvalidArgument`."""
+    if not isinstance(url, str):
+        raise InvalidArgument(
+            f"{name} must be an absolute http(s) URL (a str), got {type(url).__name__}"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise InvalidArgument(f"{name} must be an absolute http(s) URL, got {redact(url)!r}")
     u = parse_url(url)
     if u.scheme not in ("http", "https") or not u.host:
         raise InvalidArgument(f"not an absolute http(s) URL: {redact(url)!r}")

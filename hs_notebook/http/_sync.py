@@ -8,23 +8,16 @@ import asyncio
 import concurrent.futures
 import inspect
 import os
-import ssl
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack, cast
 
 import httpx
 
 from hs_notebook.errors import FetchError, InvalidArgument
-from hs_notebook.http._async import (
-    DEFAULT_DEADLINE,
-    DEFAULT_TIMEOUT,
-    MAX_BODY_SIZE,
-    MAX_RETRY_AFTER,
-    AsyncClient,
-)
+from hs_notebook.http._async import AsyncClient, ClientSettings
 from hs_notebook.http._responses import Expect, Fetched, describe_exception
 from hs_notebook.redaction import redact
 from hs_notebook.validate import positive_int
@@ -64,7 +57,10 @@ class _LoopThread:
             _discard(coro)
             raise _closed_error()
         try:
-            future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+            future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
+                coro,  # type: ignore[arg-type]
+                self.loop,
+            )
         except RuntimeError:  # the loop was closed meanwhile
             _discard(coro)
             raise _closed_error() from None
@@ -136,52 +132,18 @@ class Client:
 
     It runs an :class:`AsyncClient` on a private event-loop thread, so it blocks like
     any sync call yet also works inside a Jupyter cell (where a loop is already running)
-    and can run many requests concurrently with :meth:`run`.  Same arguments as
-    :class:`AsyncClient`.  Use it as a ``with`` block or call :meth:`close`.
+    and can run many requests concurrently with :meth:`run`.  Same keyword arguments as
+    :class:`AsyncClient` (:class:`ClientSettings`).  Use it as a ``with`` block or call
+    :meth:`close`.
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        retries: int = 3,
-        backoff: float = 0.2,
-        http2: bool = True,
-        max_connections: int = 20,
-        headers: Mapping[str, str] | None = None,
-        max_retry_after: float = MAX_RETRY_AFTER,
-        max_body_size: int = MAX_BODY_SIZE,
-        deadline: float | None = DEFAULT_DEADLINE,
-        verify: ssl.SSLContext | str | bool = True,
-    ) -> None:
+    def __init__(self, **settings: Unpack[ClientSettings]) -> None:
         # validate eagerly (AsyncClient's checks), build lazily on first use
-        probe = AsyncClient(
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            http2=http2,
-            max_connections=max_connections,
-            headers=headers,
-            max_retry_after=max_retry_after,
-            max_body_size=max_body_size,
-            deadline=deadline,
-            verify=verify,
-        )
-        self._kwargs: dict[str, Any] = dict(
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            http2=http2,
-            max_connections=max_connections,
-            headers=dict(headers or {}),
-            max_retry_after=max_retry_after,
-            max_body_size=max_body_size,
-            deadline=deadline,
-            verify=verify,
-        )
+        probe = AsyncClient(**settings)
+        self._kwargs: dict[str, Any] = {**settings, "headers": dict(settings.get("headers") or {})}
         self.timeout = probe.timeout
         self.deadline = probe.deadline
-        self.retries = retries
+        self.retries = probe.retries
         self._probe: AsyncClient | None = probe
         self._lock = threading.Lock()
         self._runner: _LoopThread | None = None
@@ -340,7 +302,7 @@ class SyncStream:
         :class:`FetchError` (with the httpx error as ``__cause__``).
         """
         positive_int("chunk_size", chunk_size)
-        agen = self._response.aiter_bytes(chunk_size)
+        agen = cast(AsyncGenerator[bytes, None], self._response.aiter_bytes(chunk_size))
         try:
             while True:
                 try:
