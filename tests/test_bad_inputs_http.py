@@ -25,7 +25,7 @@ from hs_notebook.errors import (
     TokenRejected,
     VTTError,
 )
-from hs_notebook.ladder import inspect_url, ladder_from_text, propagate_tokens
+from hs_notebook.ladder import fetch_ladder_url, ladder_from_text, propagate_tokens
 
 
 def _count(sandbox: Any, prefix: str) -> int:
@@ -232,7 +232,7 @@ def test_propagate_tokens_refuses_bad_arguments() -> None:
 
 
 def test_measure_segment_sizes_takes_one_preset_id(sandbox: Any) -> None:
-    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    ladder = fetch_ladder_url(sandbox.signed_url("master", sandbox.video_id))
     pid = ladder.preset_ids[0]
     one = ladder.measure_segment_sizes(pid)
     assert set(one["preset_id"]) == {pid}
@@ -249,7 +249,7 @@ def test_measure_segment_sizes_takes_one_preset_id(sandbox: Any) -> None:
 
 
 def test_measure_segment_sizes_refuses_bad_preset_ids(sandbox: Any) -> None:
-    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    ladder = fetch_ladder_url(sandbox.signed_url("master", sandbox.video_id))
     before = len(sandbox.requests)
     for bad in (5, b"v", [5], [None]):
         with pytest.raises(InvalidArgument, match="preset"):
@@ -272,7 +272,7 @@ def test_inspect_url_of_a_poster_names_the_content_type(sandbox: Any, http: http
     answer = http.get(url)
     assert answer.headers["content-type"].startswith("image/jpeg")
     with pytest.raises(PlaylistError) as info:
-        inspect_url(url)
+        fetch_ladder_url(url)
     msg = str(info.value)
     assert f"got image/jpeg ({len(answer.content)} bytes)" in msg
     assert "expected an HLS playlist from" in msg and "poster" in msg
@@ -325,7 +325,7 @@ def test_a_refusal_after_a_cross_origin_redirect_says_the_token_was_withheld(
     sandbox.add_redirect(path, other.url("master", other.video_id))
     try:
         with pytest.raises(TokenRejected) as info:
-            inspect_url(f"{sandbox.base_url}{path}?token={token}")
+            fetch_ladder_url(f"{sandbox.base_url}{path}?token={token}")
         with Client() as c, pytest.raises(TokenRejected) as head:
             c.head(f"{sandbox.base_url}{path}?token={token}")
         with Client() as c, pytest.raises(TokenRejected) as no_token:
