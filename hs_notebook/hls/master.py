@@ -371,41 +371,20 @@ def renditions_table(master_text: str, base_uri: str | None = None) -> pd.DataFr
 
 @documented("text_tracks")
 def text_tracks_table(master_text: str, base_uri: str | None = None) -> pd.DataFrame:
-    """The ``#EXT-X-MEDIA`` subtitle and closed-caption renditions of a master playlist.
-
-    Args:
-        master_text: the master playlist text.
-        base_uri: the URL it was fetched from; subtitle playlist URIs resolve against it.
-
-    Raises:
-        PlaylistError: see :func:`parse_master`.
-    """
+    """The ``#EXT-X-MEDIA`` subtitle and closed-caption renditions of a master playlist
+    (``master_text`` and ``base_uri`` as for :func:`renditions_table`)."""
     return table_of(TextTrack, read_master(master_text, base_uri).text_tracks)
 
 
 @documented("audio")
 def audio_table(master_text: str, base_uri: str | None = None) -> pd.DataFrame:
-    """The ``#EXT-X-MEDIA TYPE=AUDIO`` renditions of a master playlist, in playlist order.
-
-    Args:
-        master_text: the master playlist text.
-        base_uri: the URL it was fetched from; audio playlist URIs resolve against it.
-
-    Raises:
-        PlaylistError: see :func:`parse_master`.
-    """
+    """The ``#EXT-X-MEDIA TYPE=AUDIO`` renditions of a master playlist, in playlist order
+    (``master_text`` and ``base_uri`` as for :func:`renditions_table`)."""
     return table_of(AudioRendition, read_master(master_text, base_uri).audio)
 
 
 @documented("iframes")
 def iframe_table(master_text: str, base_uri: str | None = None) -> pd.DataFrame:
-    """One row per ``#EXT-X-I-FRAME-STREAM-INF`` of a master playlist, in playlist order.
-
-    Args:
-        master_text: the master playlist text.
-        base_uri: the URL it was fetched from; I-frame playlist URIs resolve against it.
-
-    Raises:
-        PlaylistError: see :func:`parse_master`.
-    """
+    """One row per ``#EXT-X-I-FRAME-STREAM-INF`` of a master playlist, in playlist order
+    (``master_text`` and ``base_uri`` as for :func:`renditions_table`)."""
     return table_of(IFrameStream, read_master(master_text, base_uri).iframes)

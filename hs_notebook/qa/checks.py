@@ -51,7 +51,7 @@ def _sec(value: float) -> str:
 
 def target_duration_present(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
-        if p.info.target_duration is None:
+        if p.media.info.target_duration is None:
             yield Hit(
                 p.subject,
                 "the media playlist has no EXT-X-TARGETDURATION (a REQUIRED tag)",
@@ -62,12 +62,12 @@ def target_duration_present(v: View) -> Iterator[Hit]:
 
 def extinf_within_target(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
-        target = p.info.target_duration
+        target = p.media.info.target_duration
         if target is None:
             continue
-        rounded = np.floor(p.durations + 0.5)  # nearest integer, halves up
+        rounded = np.floor(p.media.durations + 0.5)  # nearest integer, halves up
         for index in np.flatnonzero(rounded > target).tolist():
-            duration = float(p.durations[index])
+            duration = float(p.media.durations[index])
             yield Hit(
                 f"{p.subject}:{index}",
                 f"segment {index} lasts {_sec(duration)} s, which rounds to "
@@ -80,7 +80,7 @@ def extinf_within_target(v: View) -> Iterator[Hit]:
 
 def vod_endlist(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
-        if p.info.playlist_type == "VOD" and not p.info.endlist:
+        if p.media.info.playlist_type == "VOD" and not p.media.info.endlist:
             yield Hit(
                 p.subject,
                 "EXT-X-PLAYLIST-TYPE is VOD but the playlist has no EXT-X-ENDLIST: players "
@@ -111,18 +111,18 @@ def _required_version(p: PlaylistFacts) -> tuple[int, str]:
         if version > need:
             need, why = version, feature
 
-    if (p.durations != np.floor(p.durations)).any():
+    if (p.media.durations != np.floor(p.media.durations)).any():
         bump(3, "floating-point EXTINF durations")
-    if p.byteranges:
+    if p.media.byteranges:
         bump(4, "EXT-X-BYTERANGE")
-    if p.info.i_frames_only:
+    if p.media.info.i_frames_only:
         bump(4, "EXT-X-I-FRAMES-ONLY")
-    if p.key_iv:
+    if p.media.key_iv:
         bump(2, "the IV attribute of EXT-X-KEY")
-    if p.key_format:
+    if p.media.key_format:
         bump(5, "the KEYFORMAT/KEYFORMATVERSIONS attributes of EXT-X-KEY")
-    if "EXT-X-MAP" in p.info.tags:
-        if p.info.i_frames_only:
+    if "EXT-X-MAP" in p.media.info.tags:
+        if p.media.info.i_frames_only:
             bump(5, "EXT-X-MAP in an I-frames-only playlist")
         else:
             bump(6, "EXT-X-MAP")
@@ -132,11 +132,11 @@ def _required_version(p: PlaylistFacts) -> tuple[int, str]:
 def version_compat(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
         need, why = _required_version(p)
-        declared = p.info.version or 1
+        declared = p.media.info.version or 1
         if declared < need:
             yield Hit(
                 p.subject,
-                f"EXT-X-VERSION is {declared}{'' if p.info.version else ' (absent)'} but the "
+                f"EXT-X-VERSION is {declared}{'' if p.media.info.version else ' (absent)'} but the "
                 f"playlist uses {why}, which needs version {need} or higher",
                 str(declared),
                 f">= {need}",
@@ -157,8 +157,8 @@ def version_compat(v: View) -> Iterator[Hit]:
 def sequence_numbers(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
         for name, value in (
-            ("EXT-X-MEDIA-SEQUENCE", p.info.media_sequence),
-            ("EXT-X-DISCONTINUITY-SEQUENCE", p.info.discontinuity_sequence),
+            ("EXT-X-MEDIA-SEQUENCE", p.media.info.media_sequence),
+            ("EXT-X-DISCONTINUITY-SEQUENCE", p.media.info.discontinuity_sequence),
         ):
             if value < 0:
                 yield Hit(
@@ -171,7 +171,8 @@ def sequence_numbers(v: View) -> Iterator[Hit]:
 
 def discontinuities_aligned(v: View) -> Iterator[Hit]:
     facts = {
-        p.subject: (p.info.discontinuity_sequence, p.discontinuities) for p in v.playlists.values()
+        p.subject: (p.media.info.discontinuity_sequence, p.media.discontinuities)
+        for p in v.playlists.values()
     }
     if len(set(facts.values())) <= 1:
         return
@@ -225,7 +226,7 @@ def attribute_present(
 def independent_segments(v: View) -> Iterator[Hit]:
     if v.master.independent_segments:
         return
-    if v.playlists and all(p.info.independent_segments for p in v.playlists.values()):
+    if v.playlists and all(p.media.info.independent_segments for p in v.playlists.values()):
         return
     yield Hit(
         "master",
@@ -303,14 +304,14 @@ def aspect_ratio(v: View) -> Iterator[Hit]:
 
 def segment_duration(v: View) -> Iterator[Hit]:
     for p in v.playlists.values():
-        if len(p.durations) < 2:
+        if len(p.media.durations) < 2:
             continue  # one segment: nothing to judge (it is the whole video)
-        mean = float(p.durations[:-1].mean())  # the last segment may be short
+        mean = float(p.media.durations[:-1].mean())  # the last segment may be short
         if abs(mean - SEGMENT_TARGET) > SEGMENT_TOLERANCE:
             yield Hit(
                 p.subject,
                 f"segments last {mean:.3g} s on average (target duration "
-                f"{p.info.target_duration}); Apple recommends {SEGMENT_TARGET:g} s segments",
+                f"{p.media.info.target_duration}); Apple recommends {SEGMENT_TARGET:g} s segments",
                 f"{mean:.3g}",
                 f"{SEGMENT_TARGET:g} ± {SEGMENT_TOLERANCE:g}",
             )

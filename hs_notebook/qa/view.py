@@ -4,12 +4,11 @@ segment sizes.  Rules yield :class:`Hit` objects."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-import numpy as np
 import pandas as pd
 
-from hs_notebook.hls import MasterPlaylistInfo, MediaPlaylistInfo
+from hs_notebook.hls import MasterPlaylistInfo, MediaPlaylist, Variant
 from hs_notebook.ladder import LadderFacts, media_key
 from hs_notebook.qa.bitrates import measured_bitrates, subject_of
 
@@ -26,34 +25,23 @@ class Hit:
     expected: str = ""
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PlaylistFacts:
-    """One variant's media playlist: its key in the ladder, facts and segments."""
+    """One variant's media playlist: its key in the ladder, how findings name it, and its
+    facts (``media.info``, ``media.durations``, ...)."""
 
     key: str
     subject: str
-    info: MediaPlaylistInfo
-    durations: np.ndarray  # EXTINF durations, float seconds
-    byteranges: bool  # some segment has EXT-X-BYTERANGE
-    discontinuities: int  # number of EXT-X-DISCONTINUITY tags
-    key_iv: bool  # some EXT-X-KEY has IV
-    key_format: bool  # some EXT-X-KEY has KEYFORMAT / KEYFORMATVERSIONS
+    media: MediaPlaylist
 
 
-@dataclass
-class VariantFacts:
-    """One ``#EXT-X-STREAM-INF`` row, with plain Python values (``None`` for missing)."""
+@dataclass(frozen=True, slots=True)
+class VariantFacts(Variant):
+    """One ``#EXT-X-STREAM-INF`` row (:class:`hs_notebook.hls.Variant`), with its media
+    key (preset id, else URI) and how findings name it."""
 
-    order: int
     key: str | None
     subject: str
-    bandwidth: int | None
-    average_bandwidth: int | None
-    width: int | None
-    height: int | None
-    frame_rate: float | None
-    codecs: str | None
-    video_codec: str | None
 
     @property
     def is_video(self) -> bool:
@@ -95,37 +83,19 @@ class View:
     measured: dict[str, tuple[float, float]]  # key -> (peak, average) bits/s
 
 
+_VARIANT_FIELDS = tuple(f.name for f in fields(Variant))
+
+
 def build_view(facts: LadderFacts, sizes: pd.DataFrame | None) -> View:
     """The view of a ladder's facts (and of its measured segment sizes, when given)."""
     variants: list[VariantFacts] = []
     for var in facts.variants:
         key = media_key(var)
-        variants.append(
-            VariantFacts(
-                order=var.order,
-                key=key,
-                subject=subject_of(key, var.order),
-                bandwidth=var.bandwidth,
-                average_bandwidth=var.average_bandwidth,
-                width=var.width,
-                height=var.height,
-                frame_rate=var.frame_rate,
-                codecs=var.codecs,
-                video_codec=var.video_codec,
-            )
-        )
+        row = {name: getattr(var, name) for name in _VARIANT_FIELDS}
+        variants.append(VariantFacts(**row, key=key, subject=subject_of(key, var.order)))
     subjects = {v.key: v.subject for v in variants if v.key is not None}
     playlists = {
-        key: PlaylistFacts(
-            key=key,
-            subject=subjects.get(key, subject_of(key, 0)),
-            info=media.info,
-            durations=media.durations,
-            byteranges=media.byteranges,
-            discontinuities=media.discontinuities,
-            key_iv=media.key_iv,
-            key_format=media.key_format,
-        )
+        key: PlaylistFacts(key, subjects.get(key, subject_of(key, 0)), media)
         for key, media in facts.playlists.items()
     }
     subtitles = [
