@@ -36,7 +36,7 @@ import m3u8  # noqa: E402
 
 from hs_notebook.hls import segments_table  # noqa: E402
 from hs_notebook.http import Client, child_url  # noqa: E402
-from hs_notebook.ladder import inspect, ladder_from_text, propagate_tokens  # noqa: E402
+from hs_notebook.ladder import fetch_ladder, ladder_from_text, propagate_tokens  # noqa: E402
 from hs_notebook.sandbox.faults import Faults  # noqa: E402
 from hs_notebook.sandbox.server import Sandbox  # noqa: E402
 
@@ -94,14 +94,14 @@ def main() -> int:
         n_presets = len(sb.videos[vid].presets)
 
         # the texts, fetched once without latency, for the parse-only measurement
-        warm = inspect(vid, key, sb.project_id, sb.base_url, client=client)
+        warm = fetch_ladder(vid, key, sb.project_id, sb.base_url, client=client)
         media = warm.media_texts
         master_text = warm.master_text
         parse = median_time(lambda: ladder_from_text(master_text, media, master_url), args.runs * 4)
 
         sb.faults = Faults(latency=args.latency)
         t_inspect = median_time(
-            lambda: inspect(vid, key, sb.project_id, sb.base_url, client=client), args.runs
+            lambda: fetch_ladder(vid, key, sb.project_id, sb.base_url, client=client), args.runs
         )
         t_naive = median_time(
             lambda: naive(master_url, lambda u: httpx.get(u, trust_env=False)), args.runs

@@ -1,4 +1,4 @@
-"""Audit a whole catalog: :func:`~hs_notebook.ladder.inspect` and :func:`~hs_notebook.qa.qa`
+"""Audit a whole catalog: :func:`~hs_notebook.ladder.fetch_ladder` and :func:`~hs_notebook.qa.qa`
 every video, many at a time, into two tables.
 
 >>> result = audit(video_ids, key, project_id=12, out="audit.parquet")   # doctest: +SKIP
@@ -55,7 +55,7 @@ import pandas as pd
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
 from hs_notebook.http import AsyncClient
-from hs_notebook.ladder import inspect_async
+from hs_notebook.ladder import fetch_ladder_async
 from hs_notebook.qa import COLUMNS as FINDING_COLUMNS_QA
 from hs_notebook.qa import SEVERITIES, qa_async
 from hs_notebook.tokens import SigningKey
@@ -404,11 +404,11 @@ async def _audit_one(
     try:
         async with asyncio.timeout(job.timeout):
             if job.tokens is None:
-                ladder = await inspect_async(
+                ladder = await fetch_ladder_async(
                     video_id, job.key, job.project_id, job.base_url, ttl=job.ttl, client=client
                 )
             else:
-                ladder = await inspect_async(
+                ladder = await fetch_ladder_async(
                     video_id,
                     None,
                     job.project_id,
@@ -881,7 +881,7 @@ def audit_dask(
     **The private key never leaves this machine.**  Before submitting, one token per video
     is minted here (``key.mint_many(ids, ttl=token_ttl)``), and each partition ships only
     its ``{video_id: token}`` (redacted in reprs, since Dask logs the arguments of failed
-    tasks); the workers pass each token to :func:`~hs_notebook.ladder.inspect_async`.
+    tasks); the workers pass each token to :func:`~hs_notebook.ladder.fetch_ladder_async`.
 
     ``token_ttl`` (seconds, default 6 h) must cover the time from submission until the
     last partition has finished: the wait in the cluster's queue plus the run itself.  A

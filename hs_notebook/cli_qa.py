@@ -75,7 +75,7 @@ def _one_line(text: str) -> str:
 
 def cmd_qa(args: argparse.Namespace) -> int:
     """``hs-notebook qa``: one ladder, every rule."""
-    from hs_notebook.ladder import inspect, inspect_url
+    from hs_notebook.ladder import fetch_ladder, fetch_ladder_url
     from hs_notebook.qa import qa
     from hs_notebook.redaction import redact
 
@@ -89,9 +89,9 @@ def cmd_qa(args: argparse.Namespace) -> int:
     key = None if url else _load_key(args)
     try:
         if url:
-            ladder = inspect_url(target)
+            ladder = fetch_ladder_url(target)
         else:
-            ladder = inspect(target, key, args.project_id, args.base_url, ttl=args.ttl)
+            ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
         findings = qa(ladder, measure=not args.no_measure)
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from _loopback import LoopbackServer
 
-from hs_notebook.ladder import inspect_url
+from hs_notebook.ladder import fetch_ladder_url
 from hs_notebook.qa import qa
 from hs_notebook.sandbox import Faults
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
@@ -63,7 +63,7 @@ def test_qa_master_url_needs_no_key_and_exits_0_on_warnings(sandbox: Any) -> Non
     done = run("qa", url)
     assert done.returncode == 0, done.stderr
     # the same findings as qa() in this process: no errors, the tiny profile's warnings
-    expected = qa(inspect_url(url))
+    expected = qa(fetch_ladder_url(url))
     assert expected.errors == 0 and expected.warnings > 0
     assert done.stdout.splitlines()[1] == expected.summary
     assert "segment_duration" in done.stdout and "heapstream_resolution" not in done.stdout

@@ -29,7 +29,7 @@ from hs_notebook.hls import segments_table
 from hs_notebook.http import AsyncClient
 from hs_notebook.http._pool import LinearPool
 from hs_notebook.http._transport import Backend, Stream
-from hs_notebook.ladder import VARIANT_CONCURRENCY, inspect, inspect_url, ladder_from_text
+from hs_notebook.ladder import VARIANT_CONCURRENCY, fetch_ladder, fetch_ladder_url, ladder_from_text
 from hs_notebook.sandbox.faults import Faults
 
 qa_module = importlib.import_module("hs_notebook.qa")
@@ -246,12 +246,12 @@ def _findings(ladder: Any) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
 def test_qa_from_facts_equals_qa_from_tables(base: str | None) -> None:
     media = {"v360": BYTERANGE_MEDIA, "v720": MEDIA}
     fresh = ladder_from_text(HS_MASTER, media, base)
-    assert fresh._qa_facts() is not None  # nothing built yet: QA reads the facts
+    assert not fresh._tables  # QA read the typed facts and built no table
     from_facts = _findings(fresh)
     tabled = ladder_from_text(HS_MASTER, media, base)
     for name in ("renditions", "text_tracks", "audio", "iframes"):
         getattr(tabled, name)
-    assert tabled._qa_facts() is None  # tables handed out: QA reads them
+    assert set(tabled._tables) == {"renditions", "text_tracks", "audio", "iframes"}
     from_tables = _findings(tabled)
     assert_frame_equal(from_facts[0], from_tables[0])
     assert from_facts[1:] == from_tables[1:]
@@ -271,8 +271,8 @@ def test_qa_from_facts_equals_qa_from_tables(base: str | None) -> None:
 
 def test_qa_of_the_sandbox_ladder_is_the_same_either_way(sandbox: Any) -> None:
     vid = sandbox.catalog_video_ids[1]
-    fresh = inspect(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
-    tabled = inspect(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    fresh = fetch_ladder(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    tabled = fetch_ladder(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
     assert tabled.renditions["segment_count"].tolist() == [3, 3, 3, 3]
     a, b = _findings(fresh), _findings(tabled)
     assert_frame_equal(a[0], b[0])
@@ -323,7 +323,7 @@ def test_variant_playlists_are_fetched_at_most_eight_at_a_time(origin: Any) -> N
     routes = {f"/mpl/7/p{i}/": MEDIA for i in range(n)}
     routes["/mmpl/7/vid/"] = _master([f"/mpl/7/p{i}/" for i in range(n)])
     server = origin(routes, slow="/mpl/", delay=0.25)
-    ladder = inspect_url(f"{server.base_url}/mmpl/7/vid/?token=abc")
+    ladder = fetch_ladder_url(f"{server.base_url}/mmpl/7/vid/?token=abc")
     assert ladder.preset_ids == [f"p{i}" for i in range(n)]
     assert ladder.renditions["segment_count"].tolist() == [2] * n
     assert 2 <= server.peak <= VARIANT_CONCURRENCY
@@ -336,7 +336,7 @@ def test_unfetchable_variant_message_hides_the_token(origin: Any) -> None:
     routes = {"/mmpl/7/vid/": _master([f"ftp://files.example.com/v/?token={SECRET}"])}
     server = origin(routes)
     with pytest.raises(PlaylistError) as err:
-        inspect_url(f"{server.base_url}/mmpl/7/vid/?token={SECRET}")
+        fetch_ladder_url(f"{server.base_url}/mmpl/7/vid/?token={SECRET}")
     assert "cannot be fetched" in str(err.value) and SECRET not in str(err.value)
 
 
@@ -357,7 +357,7 @@ def test_ladder_messages_hide_tokens() -> None:
 
 def test_sprite_messages_hide_tokens(sandbox: Any) -> None:
     vid = sandbox.catalog_video_ids[0]
-    ladder = inspect(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(vid, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
     with pytest.raises(InvalidArgument) as err:
         ladder.sprite_bytes(f"sprite-0.jpg?token={SECRET}")
     assert "is relative" in str(err.value) and SECRET not in str(err.value)

@@ -11,6 +11,7 @@ import pytest
 
 from hs_notebook import hls
 from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError
+from hs_notebook.hls import _arrays as hls_arrays
 
 # An Apple-style multivariant playlist: two audio groups (AAC stereo EN/ES and E-AC-3
 # 5.1 / Atmos), subtitles, CEA-608 closed captions, AVC SDR and HEVC PQ variants, an
@@ -445,15 +446,15 @@ def test_fast_uri_resolution_agrees_with_urljoin() -> None:
         "",
     ]
     for base in bases:
-        resolve = hls._resolver(base)
+        resolve = hls_arrays.resolver(base)
         for ref in refs * 2:  # twice: the second time through the caches
             assert resolve(ref) == urljoin(base, ref), (base, ref)
 
 
 def test_codec_split() -> None:
-    assert hls._split_codecs("dvh1.05.06,ec-3,fLaC") == ("dvh1.05.06", "ec-3,fLaC")
-    assert hls._split_codecs("av01.0.08M.08,Opus,wvtt") == ("av01.0.08M.08", "Opus")
-    assert hls._split_codecs(None) == (None, None)
+    assert hls_arrays.split_codecs("dvh1.05.06,ec-3,fLaC") == ("dvh1.05.06", "ec-3,fLaC")
+    assert hls_arrays.split_codecs("av01.0.08M.08,Opus,wvtt") == ("av01.0.08M.08", "Opus")
+    assert hls_arrays.split_codecs(None) == (None, None)
 
 
 def test_column_docs_are_in_the_docstrings() -> None:

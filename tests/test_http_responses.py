@@ -15,7 +15,7 @@ import pytest
 from hs_notebook.errors import FetchError, NotFound, PlaylistError, TokenRejected, VTTError
 from hs_notebook.http import Client, Fetched, status_error
 from hs_notebook.http._responses import retry_after
-from hs_notebook.ladder import inspect_url
+from hs_notebook.ladder import fetch_ladder_url
 from hs_notebook.tokens import b64url_encode, generate_signing_key
 
 # ---------------- pure: Retry-After, status mapping, decoding
@@ -193,7 +193,7 @@ def test_a_refusal_after_a_cross_origin_redirect_says_the_token_was_withheld(
     sandbox.add_redirect(path, other.url("master", other.video_id))
     try:
         with pytest.raises(TokenRejected) as info:
-            inspect_url(f"{sandbox.base_url}{path}?token={token}")
+            fetch_ladder_url(f"{sandbox.base_url}{path}?token={token}")
         with Client() as c, pytest.raises(TokenRejected) as head:
             c.head(f"{sandbox.base_url}{path}?token={token}")
         with Client() as c, pytest.raises(TokenRejected) as no_token:

@@ -16,10 +16,10 @@ from hs_notebook.http import AsyncClient, Client, token_of
 from hs_notebook.ladder import (
     COLUMNS,
     Ladder,
-    inspect,
-    inspect_async,
-    inspect_url,
-    inspect_url_async,
+    fetch_ladder,
+    fetch_ladder_async,
+    fetch_ladder_url,
+    fetch_ladder_url_async,
     ladder_from_text,
     propagate_tokens,
 )
@@ -144,7 +144,9 @@ def _check_demo_ladder(sb: Any, ladder: Ladder, video_id: str) -> None:
 
 def test_inspect_the_demo_ladder(sandbox: Any) -> None:
     sandbox.clear_requests()
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     _check_demo_ladder(sandbox, ladder, sandbox.video_id)
     # one master + one request per preset: no N+1, no extra round trips
     paths = [r.path for r in sandbox.requests]
@@ -172,7 +174,7 @@ def test_inspect_url_and_sync_inside_a_running_loop(sandbox: Any) -> None:
     url = sandbox.signed_url("master", sandbox.video_id)
 
     async def cell() -> Ladder:  # as a Jupyter cell would: a loop is running
-        return inspect_url(url)
+        return fetch_ladder_url(url)
 
     _check_demo_ladder(sandbox, asyncio.run(cell()), sandbox.video_id)
 
@@ -180,21 +182,21 @@ def test_inspect_url_and_sync_inside_a_running_loop(sandbox: Any) -> None:
 def test_inspect_with_a_ready_token_and_a_public_video(sandbox: Any) -> None:
     token = sandbox.mint(sandbox.video_id)
     with Client() as c:
-        ladder = inspect(
+        ladder = fetch_ladder(
             sandbox.video_id, None, sandbox.project_id, sandbox.base_url, token=token, client=c
         )
         assert ladder.token == token
-        public = inspect_url(sandbox.url("master", sandbox.public_video_id), client=c)
+        public = fetch_ladder_url(sandbox.url("master", sandbox.public_video_id), client=c)
     assert public.token is None and len(public.renditions) == 4
     with pytest.raises(InvalidArgument, match="SigningKey"):
-        inspect(sandbox.video_id, "not a key", sandbox.project_id, sandbox.base_url)  # type: ignore[arg-type]
+        fetch_ladder(sandbox.video_id, "not a key", sandbox.project_id, sandbox.base_url)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="AsyncClient"):
-        inspect_url(sandbox.url("master", sandbox.public_video_id), client=AsyncClient())  # type: ignore[arg-type]
+        fetch_ladder_url(sandbox.url("master", sandbox.public_video_id), client=AsyncClient())  # type: ignore[arg-type]
 
 
 def test_inspect_refusals_and_non_playlists(sandbox: Any) -> None:
     with pytest.raises(TokenRejected) as info:
-        inspect(
+        fetch_ladder(
             sandbox.catalog_video_ids[0],
             None,
             sandbox.project_id,
@@ -203,7 +205,7 @@ def test_inspect_refusals_and_non_playlists(sandbox: Any) -> None:
         )
     assert info.value.reason == "wrong_subject"
     with pytest.raises(PlaylistError, match="HTML"):
-        inspect_url(sandbox.signed_url("embed", sandbox.video_id))
+        fetch_ladder_url(sandbox.signed_url("embed", sandbox.video_id))
 
 
 def test_inspect_async_many_videos_on_one_client(sandbox: Any) -> None:
@@ -213,7 +215,7 @@ def test_inspect_async_many_videos_on_one_client(sandbox: Any) -> None:
         async with AsyncClient() as ac:
             ladders = await asyncio.gather(
                 *(
-                    inspect_async(
+                    fetch_ladder_async(
                         v, sandbox.signing_key, sandbox.project_id, sandbox.base_url, client=ac
                     )
                     for v in ids
@@ -227,12 +229,14 @@ def test_inspect_async_many_videos_on_one_client(sandbox: Any) -> None:
         _check_demo_ladder(sandbox, ladder, vid)
     assert list(sizes["size"]) == [s.size for m in sandbox.media.renditions for s in m.segments]
     # the temporary-client path of the async API
-    alone = asyncio.run(inspect_url_async(sandbox.signed_url("master", sandbox.video_id)))
+    alone = asyncio.run(fetch_ladder_url_async(sandbox.signed_url("master", sandbox.video_id)))
     _check_demo_ladder(sandbox, alone, sandbox.video_id)
 
 
 def test_measure_segment_sizes_equals_the_files(sandbox: Any) -> None:
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     sizes = ladder.measure_segment_sizes(concurrency=4)
     expected = [s.size for m in sandbox.media.renditions for s in m.segments]
     assert list(sizes["size"]) == expected
@@ -248,7 +252,9 @@ def test_measure_segment_sizes_equals_the_files(sandbox: Any) -> None:
 
 
 def test_on_demand_storyboard_sprites_and_cues(sandbox: Any) -> None:
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     info = sandbox.videos[sandbox.video_id]
     board = ladder.storyboard(info.storyboard_id)
     sb_media = sandbox.media.storyboard
@@ -267,7 +273,7 @@ def test_on_demand_storyboard_sprites_and_cues(sandbox: Any) -> None:
 
 def test_child_tokens_false_works_through_propagation(sandbox_factory: Any) -> None:
     sb = sandbox_factory(child_tokens=False)
-    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    ladder = fetch_ladder(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
     _check_demo_ladder(sb, ladder, sb.video_id)
     assert "token=" not in ladder.media_texts[ladder.preset_ids[0]]  # relative, no token
     sizes = ladder.measure_segment_sizes()
@@ -294,7 +300,7 @@ def test_inspect_through_faults(sandbox_factory: Any) -> None:
         faults=Faults(error_rate=0.3, drop_rate=0.1, seed=5, paths=r"^/(mmpl|mpl)/")
     )
     with Client(retries=8, backoff=0.01) as c:
-        ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url, client=c)
+        ladder = fetch_ladder(sb.video_id, sb.signing_key, sb.project_id, sb.base_url, client=c)
     _check_demo_ladder(sb, ladder, sb.video_id)
     assert any(r.status in (0, 503) for r in sb.requests)
 
@@ -307,7 +313,7 @@ def test_redirected_master_to_another_origin_never_leaks_the_token(
     path = f"/mmpl/{sandbox.project_id}/moved/"
     sandbox.add_redirect(path, other.url("master", other.public_video_id))
     try:
-        ladder = inspect_url(f"{sandbox.base_url}{path}?token={token}")
+        ladder = fetch_ladder_url(f"{sandbox.base_url}{path}?token={token}")
         ladder.measure_segment_sizes()
     finally:
         sandbox.remove_redirect(path)
@@ -378,7 +384,7 @@ def test_propagate_tokens_refuses_bad_arguments() -> None:
 
 
 def test_measure_segment_sizes_takes_one_preset_id(sandbox: Any) -> None:
-    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    ladder = fetch_ladder_url(sandbox.signed_url("master", sandbox.video_id))
     pid = ladder.preset_ids[0]
     one = ladder.measure_segment_sizes(pid)
     assert set(one["preset_id"]) == {pid}
@@ -395,7 +401,7 @@ def test_measure_segment_sizes_takes_one_preset_id(sandbox: Any) -> None:
 
 
 def test_measure_segment_sizes_refuses_bad_preset_ids(sandbox: Any) -> None:
-    ladder = inspect_url(sandbox.signed_url("master", sandbox.video_id))
+    ladder = fetch_ladder_url(sandbox.signed_url("master", sandbox.video_id))
     before = len(sandbox.requests)
     for bad in (5, b"v", [5], [None]):
         with pytest.raises(InvalidArgument, match="preset"):
@@ -415,7 +421,7 @@ def test_inspect_url_of_a_poster_names_the_content_type(sandbox: Any, http: http
     answer = http.get(url)
     assert answer.headers["content-type"].startswith("image/jpeg")
     with pytest.raises(PlaylistError) as info:
-        inspect_url(url)
+        fetch_ladder_url(url)
     msg = str(info.value)
     assert f"got image/jpeg ({len(answer.content)} bytes)" in msg
     assert "expected an HLS playlist from" in msg and "poster" in msg

@@ -1,6 +1,6 @@
 """Tests for hs_notebook.qa: every rule broken by a hand-written playlist and passed by a
 good one (offline, via ladder_from_text), the measured rules on real segment sizes from
-the sandbox, and the Findings object."""
+the sandbox, and the QAReport object."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from matplotlib.container import BarContainer
 
 from hs_notebook.errors import InvalidArgument, PlaylistError
-from hs_notebook.ladder import inspect, ladder_from_text
-from hs_notebook.qa import COLUMNS, RULES, SEVERITIES, Findings, qa
+from hs_notebook.ladder import fetch_ladder, ladder_from_text
+from hs_notebook.qa import COLUMNS, RULES, SEVERITIES, QAReport, qa
 from hs_notebook.sandbox import Faults
 
 HOST = "https://h.example"
@@ -137,7 +136,7 @@ def build(
     return ladder_from_text(master(variants, **master_kw), texts)
 
 
-def failing(findings: Findings) -> set[str]:
+def failing(findings: QAReport) -> set[str]:
     """Rules that produced a finding other than a "not checked" skip note."""
     return set(findings.table["rule"]) - set(findings.skipped)
 
@@ -451,7 +450,9 @@ def test_bad_arguments_raise_our_errors() -> None:
 
 
 def test_sandbox_ladder_passes_every_error_rule(sandbox: Any) -> None:
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     findings = qa(ladder)
     assert findings.errors == 0, findings.table.to_string()
     error_rules = {rid for rid, rule in RULES.items() if rule.severity == "error"}
@@ -470,7 +471,7 @@ def test_measuring_fetches_one_head_per_segment_and_nothing_when_off(
     sandbox_factory: Any,
 ) -> None:
     sb = sandbox_factory()
-    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    ladder = fetch_ladder(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
     sb.clear_requests()
     qa(ladder, measure=False)
     assert sb.requests == []
@@ -481,7 +482,9 @@ def test_measuring_fetches_one_head_per_segment_and_nothing_when_off(
 
 
 def test_measured_rules_catch_a_lying_bandwidth(sandbox: Any) -> None:
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     sizes = ladder.measure_segment_sizes()
     top = ladder.renditions["preset_id"].iloc[-1]
     inflated = sizes.copy()
@@ -497,7 +500,7 @@ def _segment_heads(sb: Any) -> list[Any]:
 
 def test_a_failed_measurement_costs_only_the_measured_rules(sandbox_factory: Any) -> None:
     sb = sandbox_factory()
-    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    ladder = fetch_ladder(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
     clean = qa(ladder, measure=False)
     # every segment answers 503: the client retries, then measuring raises FetchError
     sb.faults = Faults(error_rate=1.0, paths=r"\.ts$")
@@ -519,7 +522,7 @@ def test_a_failed_measurement_costs_only_the_measured_rules(sandbox_factory: Any
 def test_a_refused_measurement_degrades_too(sandbox_factory: Any) -> None:
     sb = sandbox_factory()
     key = sb.create_signing_key()
-    ladder = inspect(sb.video_id, key, sb.project_id, sb.base_url)
+    ladder = fetch_ladder(sb.video_id, key, sb.project_id, sb.base_url)
     sb.revoke_signing_key(key.key_id)  # the segments' tokens are now refused
     findings = qa(ladder)
     assert set(findings.skipped) == MEASURED
@@ -536,7 +539,7 @@ def test_async_qa_degrades_the_same_way(sandbox_factory: Any) -> None:
     from hs_notebook.qa import qa_async
 
     sb = sandbox_factory()
-    ladder = inspect(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
+    ladder = fetch_ladder(sb.video_id, sb.signing_key, sb.project_id, sb.base_url)
     sb.faults = Faults(error_rate=1.0, paths=r"\.ts$")
     findings = asyncio.run(qa_async(ladder))
     assert set(findings.skipped) == MEASURED
@@ -561,7 +564,9 @@ def test_sizes_for_only_some_variants_are_not_a_pass() -> None:
 
 
 def test_concurrency_is_checked_before_measuring(sandbox: Any) -> None:
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     with pytest.raises(InvalidArgument, match="concurrency"):
         qa(ladder, concurrency=0)
 
@@ -588,78 +593,12 @@ def test_heapstream_resolution_boundaries(width: int, height: int, ok: bool) -> 
         assert not findings.ok
 
 
-# ----------------------------------------------------------------------------- plots
+# ----------------------------------------------------------------------------- bitrate table
+# (the figures drawn from it, and from QAReport tables, are tested with hs_notebook.plots)
 
 
-def _bars(ax: Any) -> list[tuple[str, list[float]]]:
-    return [
-        (c.get_label(), [p.get_width() for p in c.patches])
-        for c in ax.containers
-        if isinstance(c, BarContainer)
-    ]
-
-
-def test_findings_by_rule_figure_counts_and_colours() -> None:
-    from matplotlib.colors import to_hex
-    from matplotlib.figure import Figure
-
-    from hs_notebook.qa import findings_by_rule_figure
-
-    # two errors (codecs on one variant, 60 fps on one), 3 infos (measured rules skipped)
-    findings = qa(build(with_variant(0, codecs=None, frame_rate=60.0)), measure=False)
-    fig = findings_by_rule_figure(findings)
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    rules = [t.get_text() for t in ax.get_yticklabels()]
-    assert rules == [
-        "codecs_present",
-        "peak_bitrate",
-        "average_bitrate",
-        "peak_to_average",
-        "heapstream_frame_rate",
-    ]
-    bars = dict(_bars(ax))
-    assert bars == {"error": [1, 0, 0, 0, 1], "info": [0, 1, 1, 1, 0]}
-    colours = {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in ax.containers}
-    assert colours == {"error": "#cf222e", "info": "#0969da"}
-    # without infos, only the error bars remain
-    ax = findings_by_rule_figure(findings.table, include_info=False).axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "codecs_present",
-        "heapstream_frame_rate",
-    ]
-    # nothing to plot: an empty chart that says so
-    clean = qa(build(ladder_variants()), sizes=sizes_for(ladder_variants()))
-    ax = findings_by_rule_figure(clean).axes[0]
-    assert ax.containers == [] and "no findings" in [t.get_text() for t in ax.texts]
-
-
-def test_findings_by_rule_figure_of_an_audit_counts_videos() -> None:
-    from hs_notebook.qa import findings_by_rule_figure
-
-    one = qa(build(with_variant(0, frame_rate=60.0)), measure=False).table
-    fast = ladder_variants()
-    fast[2].frame_rate = fast[3].frame_rate = 60.0
-    two = qa(build(fast), measure=False).table
-    table = pd.concat([one.assign(video_id="a"), two.assign(video_id="b")], ignore_index=True)
-    by_findings = dict(_bars(findings_by_rule_figure(table, include_info=False).axes[0]))
-    by_videos = dict(
-        _bars(findings_by_rule_figure(table, count="videos", include_info=False).axes[0])
-    )
-    assert by_findings == {"error": [3]}  # 1 + 2 variants above 30 fps
-    assert by_videos == {"error": [2]}  # in 2 videos
-    with pytest.raises(InvalidArgument, match="video_id"):
-        findings_by_rule_figure(one, count="videos")
-    with pytest.raises(InvalidArgument, match="count"):
-        findings_by_rule_figure(one, count="rules")
-    with pytest.raises(InvalidArgument, match="Findings"):
-        findings_by_rule_figure("findings")  # type: ignore[arg-type]
-
-
-def test_bitrate_table_and_figure() -> None:
-    from matplotlib.figure import Figure
-
-    from hs_notebook.qa import BITRATE_COLUMNS, bitrate_figure, bitrate_table
+def test_bitrate_table() -> None:
+    from hs_notebook.qa import BITRATE_COLUMNS, bitrate_table
 
     variants = ladder_variants()
     ladder = build(variants)
@@ -676,44 +615,25 @@ def test_bitrate_table_and_figure() -> None:
         [v.bandwidth * 0.9 for v in variants], rel=1e-5
     )
     assert table["peak_off"].tolist() == pytest.approx([0.2] * 4, abs=1e-5)
-    fig = bitrate_figure(ladder, sizes)
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    bars = {
-        c.get_label(): [p.get_height() for p in c.patches]
-        for c in ax.containers
-        if isinstance(c, BarContainer)
-    }
-    whiskers = [c for c in ax.containers if not isinstance(c, BarContainer)]
-    assert len(whiskers) == 2  # ±10 % on the two declared series
-    assert bars["BANDWIDTH (declared peak)"] == pytest.approx([b / 1e6 for b in table["bandwidth"]])
-    assert bars["measured peak"] == pytest.approx([b / 1e6 for b in table["measured_peak"]])
-    assert bars["AVERAGE-BANDWIDTH (declared)"] == pytest.approx(
-        [b / 1e6 for b in table["average_bandwidth"]]
-    )
-    assert bars["measured average"] == pytest.approx([b / 1e6 for b in table["measured_average"]])
-    assert "measured" in ax.get_title()
-    # without sizes: the declared values only, and the title says so
+    # without sizes: the declared values only
     unmeasured = bitrate_table(ladder)
     assert unmeasured["measured_peak"].isna().all()
-    assert "not measured" in bitrate_figure(ladder).axes[0].get_title()
 
 
-def test_bitrate_figure_of_the_sandbox_ladder(sandbox: Any) -> None:
-    from hs_notebook.qa import bitrate_figure, bitrate_table
+def test_bitrate_table_of_the_sandbox_ladder(sandbox: Any) -> None:
+    from hs_notebook.qa import bitrate_table
 
-    ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(
+        sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url
+    )
     sizes = ladder.measure_segment_sizes()
     table = bitrate_table(ladder, sizes)
     assert table["measured_peak"].notna().all()
     # the sandbox declares what it measured: both within the rules' 10 %
     assert (table["peak_off"].abs() <= 0.10).all() and (table["average_off"].abs() <= 0.10).all()
-    ax = bitrate_figure(table).axes[0]
-    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-    assert len(bars) == 4 and all(len(c.patches) == len(table) for c in bars)
 
 
-# ----------------------------------------------------------------------------- Findings
+# ----------------------------------------------------------------------------- QAReport
 
 
 def test_findings_object() -> None:
@@ -764,6 +684,7 @@ def test_uri_subjects_are_redacted() -> None:
 # ----------------------------------------------------------------------------- notebook 04
 
 
+@pytest.mark.slow
 def test_notebook_04_runs_and_plots(
     sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

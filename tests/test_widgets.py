@@ -579,9 +579,9 @@ def test_storyboard_tiles_are_cut_from_the_real_sprites(
 
 def test_cut_tiles_rejects_tiles_outside_the_sprite(sandbox: Sandbox) -> None:
     ladder_key = sandbox.signing_key
-    from hs_notebook.ladder import inspect
+    from hs_notebook.ladder import fetch_ladder
 
-    ladder = inspect(sandbox.video_id, ladder_key, sandbox.project_id, sandbox.base_url)
+    ladder = fetch_ladder(sandbox.video_id, ladder_key, sandbox.project_id, sandbox.base_url)
     board = ladder.storyboard(sandbox.videos[sandbox.video_id].storyboard_id)
     board.loc[0, "x"] = 10_000
     with pytest.raises(InvalidArgument, match="outside its"):

@@ -51,7 +51,7 @@ class _LoopThread:
             _discard(coro)
             raise InvalidArgument(
                 "a sync hs_notebook Client was called from its own event-loop thread; "
-                "use the async API (AsyncClient, inspect_async) there"
+                "use the async API (AsyncClient, fetch_ladder_async) there"
             )
         if self.closing:
             _discard(coro)

@@ -1,6 +1,6 @@
 """The ladder panel: fetch a video's rendition ladder and look at it.
 
-Everything comes from :func:`hs_notebook.ladder.inspect` (through
+Everything comes from :func:`hs_notebook.ladder.fetch_ladder` (through
 :meth:`TokenPanel.ladder`, which caches one :class:`~hs_notebook.ladder.Ladder` per token):
 the renditions, text tracks, audio and I-frame tables, one rendition's segments, and
 segment sizes measured with :meth:`Ladder.measure_segment_sizes`.  Tables are shown with

@@ -332,13 +332,13 @@ class TokenPanel(W.VBox):
 
     def ladder(self, *, refresh: bool = False) -> Ladder:
         """The :class:`~hs_notebook.ladder.Ladder` of the minted video (fetched once per
-        token with :func:`hs_notebook.ladder.inspect`; shared by the other panels)."""
-        from hs_notebook.ladder import inspect
+        token with :func:`hs_notebook.ladder.fetch_ladder`; shared by the other panels)."""
+        from hs_notebook.ladder import fetch_ladder
 
         if not self.token or self.heapstream is None or self.minted_video_id is None:
             raise InvalidArgument("mint a token first (the Mint button of the token panel)")
         if refresh or self._ladder_cache is None or self._ladder_cache[0] != self.token:
-            ladder = inspect(
+            ladder = fetch_ladder(
                 self.minted_video_id,
                 self.signing_key,
                 self.heapstream.project_id,

@@ -1,55 +1,37 @@
-"""Inspect a video's rendition ladder: fetch the signed master playlist and every preset
-playlist (concurrently: two round trips for the whole ladder) and lay them out as tables.
+"""The :class:`Ladder` object: one video's master playlist and preset playlists, laid out
+as tables on first use, with on-demand fetches (storyboards, cues, sprites, segment sizes),
+and :class:`LadderFacts`, the typed facts :mod:`hs_notebook.qa` reads.
 
->>> ladder = inspect("video-id", key, project_id=12)                 # doctest: +SKIP
->>> ladder.renditions                                                  # doctest: +SKIP
->>> ladder.segments(ladder.renditions.preset_id[0])                    # doctest: +SKIP
-
-The parsing is :mod:`hs_notebook.hls` / :mod:`hs_notebook.vtt`; the fetching is
-:mod:`hs_notebook.http`.  URIs in a :class:`Ladder`'s tables are the *effective* URLs:
-resolved against the playlist they came from and, on the playlist's own origin, carrying
-its token (so they can be fetched as they are).  Displays redact the tokens; the tables
-keep the real URLs.
-
-Columns added by this module to the tables of :mod:`hs_notebook.hls` are documented in
+Columns this package adds to the tables of :mod:`hs_notebook.hls` are documented in
 :data:`COLUMNS`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import dataclasses
 import html
 import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
-from urllib.parse import quote
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import httpx
 import numpy as np
 import pandas as pd
 
-from hs_notebook.errors import (
-    FetchError,
-    HeapStreamError,
-    InvalidArgument,
-    InvalidToken,
-    PlaylistError,
-)
+from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, PlaylistError
 from hs_notebook.hls import (
+    AudioRendition,
+    IFrameStream,
+    MasterPlaylist,
     MasterPlaylistInfo,
-    _audio_from,
-    _iframes_from,
-    _master_info,
-    _media_facts,
-    _MediaFacts,
-    _parse,
-    _renditions_arrays,
-    _renditions_columns,
-    _text_tracks_columns,
-    _text_tracks_from,
-    renditions_table,
+    MediaPlaylist,
+    TextTrack,
+    Variant,
+    read_media,
+    rows_of,
     segments_table,
+    table_of,
 )
 from hs_notebook.http import (
     AsyncClient,
@@ -59,8 +41,9 @@ from hs_notebook.http import (
     token_of,
     without_token,
 )
+from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
 from hs_notebook.redaction import redact, redact_frame
-from hs_notebook.tokens import SigningKey, Token, inspect_token
+from hs_notebook.tokens import Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
 from hs_notebook.vtt import cues_table, storyboard_table
 
@@ -68,12 +51,11 @@ __all__ = [
     "COLUMNS",
     "RENDITION_DISPLAY_COLUMNS",
     "Ladder",
-    "inspect",
-    "inspect_async",
-    "inspect_url",
-    "inspect_url_async",
-    "ladder_from_text",
-    "propagate_tokens",
+    "LadderFacts",
+    "LadderMedia",
+    "effective_variants",
+    "gather_all",
+    "media_key",
 ]
 
 #: The renditions columns shown in displays (the notebook repr and the ladder widget).
@@ -94,10 +76,6 @@ RENDITION_DISPLAY_COLUMNS: tuple[str, ...] = (
 )
 
 T = TypeVar("T")
-
-#: Most variant (preset) playlists of one ladder fetched at once: a huge ladder must not
-#: queue more requests than a connection pool serves before its pool timeout.
-VARIANT_CONCURRENCY = 8
 
 #: Columns this module adds to (or builds beside) the tables of :mod:`hs_notebook.hls`.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -130,8 +108,8 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 
 _NO_ORIGIN = (
-    "this ladder was built from text; no origin to fetch from (use inspect() or "
-    "inspect_url() for a ladder that can fetch storyboards, cues, sprites and sizes)"
+    "this ladder was built from text; no origin to fetch from (use fetch_ladder() or "
+    "fetch_ladder_url() for a ladder that can fetch storyboards, cues, sprites and sizes)"
 )
 
 _CODEC_NAMES = {
@@ -146,89 +124,11 @@ _CODEC_NAMES = {
 }
 
 
-# ------------------------------------------------------------------ token propagation
-
-
-@functools.lru_cache(maxsize=256)
-def _parent_facts(parent_url: str) -> tuple[str, str]:
-    """(``scheme://host[:port]/`` as httpx reads it, ``token=<quoted>`` or "")."""
-    parent = httpx.URL(parent_url)
-    token = parent.params.get("token")
-    prefix = f"{parent.scheme}://{parent.netloc.decode('ascii')}/"
-    return prefix, ("token=" + quote(token, safe="")) if token else ""
-
-
-def propagate_tokens(parent_url: str | None, uris: Iterable[Any]) -> list[Any]:
-    """:func:`hs_notebook.http.child_url` over many absolute URIs at once (same rules:
-    the parent's token is added only to URIs on the parent's origin that lack a token).
-
-    Non-strings (``<NA>``) pass through; with no absolute parent or no parent token the
-    URIs are returned unchanged.
-    """
-    if parent_url is not None and not isinstance(parent_url, str):
-        raise InvalidArgument(f"parent_url must be a str or None, got {type(parent_url).__name__}")
-    if isinstance(uris, str | bytes) or not isinstance(uris, Iterable):
-        raise InvalidArgument(
-            f"uris must be an iterable of URI strings (a list or a column), got "
-            f"{type(uris).__name__}"
-        )
-    items = list(uris)
-    if not parent_url or not parent_url.startswith(("http://", "https://")):
-        return items
-    prefix, param = _parent_facts(parent_url)
-    if not param:
-        return items
-    out: list[Any] = []
-    for uri in items:
-        if not isinstance(uri, str):
-            out.append(uri)
-        elif uri.startswith(prefix):
-            # fast path: written on exactly the parent's scheme://host:port/ (the authority
-            # ends at that "/", so no parser can read another host out of it)
-            base, hash_, fragment = uri.partition("#")
-            query = base.partition("?")[2]
-            if query and any(p.partition("=")[0] == "token" for p in query.split("&")):
-                out.append(uri)  # its own token wins
-            else:
-                sep = "" if base.endswith(("?", "&")) else ("&" if "?" in base else "?")
-                out.append(f"{base}{sep}{param}{hash_}{fragment}")
-        else:
-            out.append(child_url(parent_url, uri))
-    return out
-
-
-def _with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri") -> pd.DataFrame:
-    if frame.empty or column not in frame.columns:
-        return frame
-    frame[column] = pd.array(propagate_tokens(parent_url, frame[column].tolist()), dtype="string")
-    return frame
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def _shown(value: Any) -> Any:
-    """``value`` as it may appear in a message: a string redacted
-    (:func:`hs_notebook.redaction.redact`); else as it is."""
-    if not isinstance(value, str):
-        return value
-    return redact(value)
-
-
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _as_token(text: str | None) -> Token | None:
-    if not text:
-        return None
-    try:
-        return inspect_token(text)
-    except InvalidToken:
-        return None  # the origin will say malformed_token, with a diagnosis
-
-
-async def _gather(coros: Sequence[Coroutine[Any, Any, T]], limit: int | None = None) -> list[T]:
+async def gather_all(coros: Sequence[Coroutine[Any, Any, T]], limit: int | None = None) -> list[T]:
     """Run all, bounded by ``limit``; on the first failure cancel the rest and raise it."""
     if not coros:
         return []
@@ -250,7 +150,7 @@ async def _gather(coros: Sequence[Coroutine[Any, Any, T]], limit: int | None = N
         raise
 
 
-def _facts_row(facts: _MediaFacts) -> dict[str, Any]:
+def _facts_row(facts: MediaPlaylist) -> dict[str, Any]:
     """The ``COLUMNS["renditions"]`` facts of one media playlist (no segments table)."""
     info, durations = facts.info, facts.durations
     return {
@@ -281,9 +181,10 @@ _FACT_DTYPES = {
 }
 
 
-class _Media:
-    """One fetched (or given) media playlist: its text, the URL it resolves against, its
-    facts (parsed and validated at once), and its segments table (built on first use)."""
+class LadderMedia:
+    """One fetched (or given) media playlist of a ladder: its key (preset id, else variant
+    URI), its text, the URL it resolves against, its facts (:class:`hs_notebook.hls.MediaPlaylist`,
+    parsed and validated at once), and its segments table (built on first use)."""
 
     __slots__ = ("_segments", "base_url", "facts", "key", "text")
 
@@ -293,13 +194,13 @@ class _Media:
         self.base_url = base_url
         self._segments: pd.DataFrame | None = None
         try:
-            self.facts = _media_facts(text, base_url)
+            self.facts: MediaPlaylist = read_media(text, base_url)
         except PlaylistError as exc:
             raise self._error(exc) from exc
 
     def _error(self, exc: PlaylistError) -> PlaylistError:
         where = f" ({redact(self.base_url)})" if self.base_url else ""
-        return PlaylistError(f"the media playlist of {_shown(self.key)}{where}: {exc}")
+        return PlaylistError(f"the media playlist of {shown(self.key)}{where}: {exc}")
 
     @property
     def segments(self) -> pd.DataFrame:
@@ -309,38 +210,27 @@ class _Media:
                 table = segments_table(self.text, base_uri=self.base_url)
             except PlaylistError as exc:  # pragma: no cover - validated in __init__
                 raise self._error(exc) from exc
-            self._segments = _with_uris(table, self.base_url)
+            self._segments = with_uris(table, self.base_url)
         return self._segments
 
 
-class _Master:
-    """A master playlist parsed once: the m3u8 model, its scan, and the renditions
-    columns as plain lists with effective URIs (what the ladder's tables, the variant
-    fetches and QA are all made from)."""
-
-    __slots__ = ("base_url", "playlist", "renditions", "scan")
-
-    def __init__(self, text: str, base_url: str | None) -> None:
-        self.base_url = base_url
-        self.playlist, self.scan = _parse(text, base_url, "master")
-        self.renditions = _renditions_columns(self.playlist, base_url)
-        self.renditions["uri"] = propagate_tokens(base_url, self.renditions["uri"])
-
-    def keys(self) -> list[str | None]:
-        """The media key of each variant (preset id, else URI, else ``None``)."""
-        return _keys(self.renditions["preset_id"], self.renditions["uri"])
+def media_key(variant: Variant) -> str | None:
+    """The key of a variant's media playlist in a ladder: its preset id, else its URI."""
+    if not _missing(variant.preset_id):
+        return str(variant.preset_id)
+    if not _missing(variant.uri):
+        return str(variant.uri)
+    return None
 
 
-def _keys(preset_ids: Sequence[Any], uris: Sequence[Any]) -> list[str | None]:
-    keys: list[str | None] = []
-    for pid, uri in zip(preset_ids, uris, strict=True):
-        if not _missing(pid):
-            keys.append(str(pid))
-        elif not _missing(uri):
-            keys.append(str(uri))
-        else:
-            keys.append(None)
-    return keys
+def effective_variants(master: MasterPlaylist) -> tuple[Variant, ...]:
+    """The master's variants with effective URIs: on the master's own origin, they carry
+    its token (:func:`propagate_tokens`), so they can be fetched as they are."""
+    uris = propagate_tokens(master.base_uri, [v.uri for v in master.variants])
+    return tuple(
+        v if uri == v.uri else dataclasses.replace(v, uri=uri)
+        for v, uri in zip(master.variants, uris, strict=True)
+    )
 
 
 def _preset_list(preset_ids: Any) -> list[str] | None:
@@ -360,20 +250,32 @@ def _preset_list(preset_ids: Any) -> list[str] | None:
         if not isinstance(pid, str):
             raise InvalidArgument(
                 f"preset_ids must hold preset ids (str values of ladder.renditions.preset_id), "
-                f"got {type(pid).__name__} {_shown(pid)!r}"
+                f"got {type(pid).__name__} {shown(pid)!r}"
             )
     return out
 
 
-class _QAFacts(NamedTuple):
-    """What :mod:`hs_notebook.qa` reads of a ladder, as plain Python data (the same values
-    its tables are made from)."""
+@dataclass(frozen=True, slots=True)
+class LadderFacts:
+    """What :mod:`hs_notebook.qa` reads of a ladder (:meth:`Ladder.facts`): typed rows and
+    facts, the same values the ladder's tables show.
 
-    renditions: dict[str, list[Any]]  # hls renditions columns (URIs effective)
-    text_tracks: dict[str, list[Any]]  # hls text_tracks columns
-    iframe_count: int
+    Attributes:
+        master: the master playlist's facts.
+        variants: one :class:`~hs_notebook.hls.Variant` per ``#EXT-X-STREAM-INF`` (URIs
+            effective), as :attr:`Ladder.renditions` shows them (edits to that table count).
+        text_tracks: the subtitles and closed-captions renditions, as
+            :attr:`Ladder.text_tracks` shows them.
+        iframe_count: number of I-frame streams (rows of :attr:`Ladder.iframes`).
+        playlists: ``{media key: facts}`` of every media playlist the ladder has, in ladder
+            order (media key: preset id, else variant URI; see :func:`media_key`).
+    """
+
     master: MasterPlaylistInfo
-    playlists: dict[str, _MediaFacts]  # by media key, in ladder order
+    variants: tuple[Variant, ...]
+    text_tracks: tuple[TextTrack, ...]
+    iframe_count: int
+    playlists: Mapping[str, MediaPlaylist]
 
 
 # ------------------------------------------------------------------ the Ladder
@@ -382,7 +284,7 @@ class _QAFacts(NamedTuple):
 class Ladder:
     """A video's rendition ladder: the master playlist, every preset playlist, as tables.
 
-    Build one with :func:`inspect`, :func:`inspect_url` (or their async variants), or
+    Build one with :func:`fetch_ladder`, :func:`fetch_ladder_url` (or their async variants), or
     :func:`ladder_from_text` (no HTTP).  Attributes:
 
     - ``master_url``: the signed master URL (real token; use ``redact`` to show it).
@@ -402,14 +304,14 @@ class Ladder:
         *,
         master_url: str | None,
         master_text: str,
-        media: Mapping[str, _Media],
+        master: MasterPlaylist,
+        media: Mapping[str, LadderMedia],
         base_url: str | None,
         token: Token | None,
         client: Client | None = None,
         aclient: AsyncClient | None = None,
         fetchable: bool = True,
-        variants: pd.DataFrame | None = None,
-        parsed: _Master | None = None,
+        variants: tuple[Variant, ...] | None = None,
     ) -> None:
         self.master_url = master_url
         self.master_text = master_text
@@ -418,19 +320,16 @@ class Ladder:
         self._client = client
         self._aclient = aclient
         self._fetchable = fetchable
-        self._media: dict[str, _Media] = dict(media)
+        self._media: dict[str, LadderMedia] = dict(media)
         self._sizes: dict[str, pd.Series] = {}
         self._sprites: dict[str, bytes] = {}
         self._storyboard_urls: dict[str, str] = {}
-        self._master = parsed if parsed is not None else _Master(master_text, base_url)
-        self._master_info: MasterPlaylistInfo = _master_info(
-            self._master.playlist, self._master.scan
-        )
+        self._master = master
+        # the variants with effective URIs (what the renditions table shows)
+        self._variants = variants if variants is not None else effective_variants(master)
         # tables are built on first use (an audit of thousands of videos only needs the
         # facts); one assigned or handed out may be edited, so QA then reads the table
         self._tables: dict[str, pd.DataFrame] = {}
-        if variants is not None:
-            self._tables["renditions"] = self._renditions(variants)
 
     # tables --------------------------------------------------------------------------
     def _table(self, name: str) -> pd.DataFrame:
@@ -442,14 +341,15 @@ class Ladder:
     def _build(self, name: str) -> pd.DataFrame:
         master, base = self._master, self._base
         if name == "renditions":
-            arrays = _renditions_arrays(master.renditions)
-            arrays.update(self._fact_arrays(master.keys()))
-            return pd.DataFrame(arrays, copy=False)
+            table = table_of(Variant, self._variants)
+            for column, array in self._fact_arrays([media_key(v) for v in self._variants]).items():
+                table[column] = array
+            return table
         if name == "text_tracks":
-            return _with_uris(_text_tracks_from(master.playlist, base), base)
+            return with_uris(table_of(TextTrack, master.text_tracks), base)
         if name == "audio":
-            return _with_uris(_audio_from(master.playlist, base), base)
-        return _with_uris(_iframes_from(master.playlist, base), base)
+            return with_uris(table_of(AudioRendition, master.audio), base)
+        return with_uris(table_of(IFrameStream, master.iframes), base)
 
     @property
     def renditions(self) -> pd.DataFrame:
@@ -488,18 +388,26 @@ class Ladder:
     def iframes(self, table: pd.DataFrame) -> None:
         self._tables["iframes"] = table
 
-    def _qa_facts(self) -> _QAFacts | None:
-        """The plain data QA reads, or ``None`` once a table it reads (renditions, text
-        tracks, I-frames) was handed out or assigned: it may have been edited since, and
-        QA then reads the table itself."""
-        if {"renditions", "text_tracks", "iframes"} & self._tables.keys():
-            return None
+    def facts(self) -> LadderFacts:
+        """The typed facts :mod:`hs_notebook.qa` checks (:class:`LadderFacts`).
+
+        The rows come from the ladder's tables as they are now: a table that was handed
+        out or assigned (and may have been edited since) is read back
+        (:func:`hs_notebook.hls.rows_of`); one never built is not built for this."""
+        tables = self._tables
         master = self._master
-        return _QAFacts(
-            renditions=master.renditions,
-            text_tracks=_text_tracks_columns(master.playlist, self._base),
-            iframe_count=len(master.playlist.iframe_playlists),
-            master=self._master_info,
+        variants: Sequence[Variant] = self._variants
+        if "renditions" in tables:
+            variants = rows_of(Variant, tables["renditions"])
+        tracks: Sequence[TextTrack] = master.text_tracks
+        if "text_tracks" in tables:
+            tracks = rows_of(TextTrack, tables["text_tracks"])
+        iframes = len(tables["iframes"]) if "iframes" in tables else len(master.iframes)
+        return LadderFacts(
+            master=master.info,
+            variants=tuple(variants),
+            text_tracks=tuple(tracks),
+            iframe_count=iframes,
             playlists={k: m.facts for k, m in self._media.items()},
         )
 
@@ -512,14 +420,6 @@ class Ladder:
             for name in _FACT_DTYPES:
                 facts[name].append(row.get(name))
         return {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()}
-
-    def _renditions(self, table: pd.DataFrame) -> pd.DataFrame:
-        extra = pd.DataFrame(self._fact_arrays(self._row_keys(table)), index=table.index)
-        return pd.concat([table, extra], axis=1)
-
-    @staticmethod
-    def _row_keys(table: pd.DataFrame) -> list[str | None]:
-        return _keys(table["preset_id"].tolist(), table["uri"].tolist())
 
     # plain data ----------------------------------------------------------------------
     @property
@@ -542,20 +442,16 @@ class Ladder:
             return preset_id
         if "renditions" in self._tables:
             rows = self.renditions[self.renditions["uri"] == preset_id]
-            keys = self._row_keys(rows)
+            variants: Sequence[Variant] = rows_of(Variant, rows)
         else:
-            cols = self._master.renditions
-            keys = [
-                key
-                for key, uri in zip(self._master.keys(), cols["uri"], strict=True)
-                if uri == preset_id
-            ]
+            variants = self._variants
+        keys = [media_key(v) for v in variants if v.uri == preset_id]
         for key in keys:
             if key in self._media:
                 return key
-        known = ", ".join(_shown(k) for k in self._media) or "none"
+        known = ", ".join(shown(k) for k in self._media) or "none"
         raise InvalidArgument(
-            f"no preset {_shown(preset_id)!r} in this ladder (known: {known}); pass a value of "
+            f"no preset {shown(preset_id)!r} in this ladder (known: {known}); pass a value of "
             "ladder.renditions.preset_id"
         )
 
@@ -643,13 +539,13 @@ class Ladder:
 
     def _sprite_url(self, image_uri: str) -> str:
         if not isinstance(image_uri, str) or not image_uri:
-            raise InvalidArgument(f"image_uri must be a URL string, got {_shown(image_uri)!r}")
+            raise InvalidArgument(f"image_uri must be a URL string, got {shown(image_uri)!r}")
         if image_uri.startswith(("http://", "https://")):
             return image_uri.split("#", 1)[0]
         parent = next(reversed(self._storyboard_urls.values()), None)
         if parent is None:
             raise InvalidArgument(
-                f"{_shown(image_uri)!r} is relative; fetch the storyboard first "
+                f"{shown(image_uri)!r} is relative; fetch the storyboard first "
                 "(ladder.storyboard(id)) "
                 "or pass the absolute image_uri from its table"
             )
@@ -693,7 +589,7 @@ class Ladder:
                 f"the text track playlist {redact(playlist.final_url)}: {exc}"
             ) from exc
         uris = [u for u in propagate_tokens(playlist.final_url, segs["uri"].tolist()) if u]
-        texts = await _gather([ac.get_text(u, expect="vtt") for u in uris])
+        texts = await gather_all([ac.get_text(u, expect="vtt") for u in uris])
         frames = []
         for i, text in enumerate(texts):
             frame = cues_table(text)
@@ -764,7 +660,7 @@ class Ladder:
         for _, _, uri, _, _ in jobs:
             if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
                 raise HeapStreamError(
-                    f"segment URI {_shown(uri)!r} is not absolute; cannot measure it (the "
+                    f"segment URI {shown(uri)!r} is not absolute; cannot measure it (the "
                     "playlist was "
                     "given without a base URL)"
                 )
@@ -774,7 +670,7 @@ class Ladder:
                 return int(blen)
             return await self._size_of(ac, uri)
 
-        sizes = await _gather([one(j[2], j[4]) for j in jobs], limit=concurrency)
+        sizes = await gather_all([one(j[2], j[4]) for j in jobs], limit=concurrency)
         frame = pd.DataFrame(
             {
                 "preset_id": pd.array([j[0] for j in jobs], dtype="string"),
@@ -869,226 +765,3 @@ class Ladder:
             f"<div class='hs-ladder'><b>{html.escape(self.summary())}</b>{where}"
             f"{table}{tracks}</div>"
         )
-
-
-# ------------------------------------------------------------------ building ladders
-
-
-def _variant_urls(master: _Master) -> dict[str, str]:
-    """``{key: effective URL}`` of the distinct variant playlists, in ladder order."""
-    out: dict[str, str] = {}
-    for key, uri in zip(master.keys(), master.renditions["uri"], strict=True):
-        if key is not None and key not in out and isinstance(uri, str):
-            out[key] = uri
-    return out
-
-
-async def _inspect_with(ac: AsyncClient, master_url: str) -> dict[str, Any]:
-    """Fetch the master, then every variant concurrently: the keyword arguments of a
-    fetchable :class:`Ladder` (but the client)."""
-    master = await ac.fetch(master_url, expect="playlist")
-    master_text = master.text
-    parsed = _Master(master_text, master.final_url)
-    variants = _variant_urls(parsed)
-    for key, url in variants.items():
-        if not url.startswith(("http://", "https://")):
-            raise PlaylistError(
-                f"variant {_shown(key)!r} has a URI that cannot be fetched: {_shown(url)!r}"
-            )
-    fetched = await _gather(
-        [ac.fetch(u, expect="playlist") for u in variants.values()], limit=VARIANT_CONCURRENCY
-    )
-    media = {
-        key: _Media(key, got.text, got.final_url)
-        for key, got in zip(variants, fetched, strict=True)
-    }
-    return {
-        "master_url": master_url,
-        "master_text": master_text,
-        "media": media,
-        "base_url": master.final_url,
-        "token": _as_token(token_of(master_url)),
-        "parsed": parsed,
-    }
-
-
-def _check_url(master_url: Any) -> str:
-    if not isinstance(master_url, str):
-        raise InvalidArgument(
-            f"master_url must be an absolute http(s) URL (a str), got {type(master_url).__name__}"
-        )
-    if not master_url.startswith(("http://", "https://")):
-        raise InvalidArgument(
-            f"master_url must be an absolute http(s) URL, got {redact(str(master_url))!r}"
-        )
-    return master_url
-
-
-async def inspect_url_async(master_url: str, *, client: AsyncClient | None = None) -> Ladder:
-    """Async :func:`inspect_url`; with ``client=None`` a temporary :class:`AsyncClient` is
-    used (pass one to share its connections across many videos)."""
-    master_url = _check_url(master_url)
-    if client is not None and not isinstance(client, AsyncClient):
-        raise InvalidArgument(
-            f"inspect_url_async needs an AsyncClient, got {type(client).__name__} "
-            "(use inspect_url with a Client)"
-        )
-    if client is None:
-        async with AsyncClient() as temporary:
-            parts = await _inspect_with(temporary, master_url)
-    else:
-        parts = await _inspect_with(client, master_url)
-    return Ladder(**parts, aclient=client)
-
-
-def inspect_url(master_url: str, *, client: Client | None = None) -> Ladder:
-    """Inspect the ladder behind a signed master playlist URL (``/mmpl/...?token=``).
-
-    Fetches the master, then every preset playlist concurrently, and returns a
-    :class:`Ladder`.  Works in scripts and in Jupyter cells alike.  Raises
-    :class:`~hs_notebook.errors.TokenRejected`, :class:`~hs_notebook.errors.NotFound`,
-    :class:`~hs_notebook.errors.FetchError` or :class:`~hs_notebook.errors.PlaylistError`.
-    """
-    master_url = _check_url(master_url)
-    if client is not None and not isinstance(client, Client):
-        raise InvalidArgument(
-            f"inspect_url needs a Client, got {type(client).__name__} "
-            "(use inspect_url_async with an AsyncClient)"
-        )
-    used = client or default_client()
-    parts = used.run(lambda ac: _inspect_with(ac, master_url))
-    return Ladder(**parts, client=client)
-
-
-def _master_url(
-    video_id: str,
-    key: SigningKey | None,
-    project_id: int | str,
-    base_url: str | None,
-    ttl: float,
-    token: str | Token | None,
-) -> str:
-    if token is None:
-        if not isinstance(key, SigningKey):
-            raise InvalidArgument(
-                f"key must be a SigningKey (SigningKey.from_base64(key_id, b64)), got "
-                f"{type(key).__name__}; or pass token= a ready token"
-            )
-        token = key.mint(video_id, ttl)
-    return HeapStream(project_id, base_url or DEFAULT_BASE_URL).master_playlist_url(video_id, token)
-
-
-def inspect(
-    video_id: str,
-    key: SigningKey | None,
-    project_id: int | str,
-    base_url: str | None = None,
-    *,
-    ttl: float = 3600,
-    client: Client | None = None,
-    token: str | Token | None = None,
-) -> Ladder:
-    """Mint a token for ``video_id`` (``key.mint(video_id, ttl)``, or use ``token``), and
-    inspect its ladder on ``base_url`` (HeapStream by default).  See :func:`inspect_url`."""
-    url = _master_url(video_id, key, project_id, base_url, ttl, token)
-    ladder = inspect_url(url, client=client)
-    if token is None and ladder.token is None:  # pragma: no cover - minted tokens parse
-        ladder.token = _as_token(token_of(url))
-    return ladder
-
-
-async def inspect_async(
-    video_id: str,
-    key: SigningKey | None,
-    project_id: int | str,
-    base_url: str | None = None,
-    *,
-    ttl: float = 3600,
-    client: AsyncClient | None = None,
-    token: str | Token | None = None,
-) -> Ladder:
-    """Async :func:`inspect` (for audits that inspect many videos at once)."""
-    url = _master_url(video_id, key, project_id, base_url, ttl, token)
-    return await inspect_url_async(url, client=client)
-
-
-def ladder_from_text(
-    master_text: str,
-    media: Mapping[str, str] | None = None,
-    base_uri: str | None = None,
-) -> Ladder:
-    """A :class:`Ladder` from playlist text, with no HTTP.
-
-    Args:
-        master_text: the master playlist.
-        media: ``{preset id or variant URI (as written or resolved): media playlist text}``.
-        base_uri: the master's URL, to resolve relative URIs (and carry its token to
-            same-origin children, as a fetch would).
-
-    On-demand fetches (storyboard, cues, sprites, sizes) raise :class:`HeapStreamError`.
-    """
-    if not isinstance(master_text, str):
-        raise InvalidArgument(
-            f"master_text must be the master playlist text (a str), got "
-            f"{type(master_text).__name__}"
-            + ("; decode it first (data.decode('utf-8'))" if isinstance(master_text, bytes) else "")
-        )
-    if media is not None and not isinstance(media, Mapping):
-        raise InvalidArgument(
-            "media must be a mapping {preset_id or variant URI: media playlist text}, got "
-            f"{type(media).__name__}"
-        )
-    if base_uri is not None and not isinstance(base_uri, str):
-        raise InvalidArgument(
-            f"base_uri must be the master playlist's URL (a str) or None, got "
-            f"{type(base_uri).__name__}"
-        )
-    given = dict(media or {})
-    for k, v in given.items():
-        if not isinstance(k, str):
-            raise InvalidArgument(
-                f"media keys must be preset ids or variant URIs (str), got "
-                f"{type(k).__name__} {_shown(k)!r}"
-            )
-        if not isinstance(v, str):
-            raise InvalidArgument(
-                f"media[{_shown(k)!r}] must be media playlist text (a str), got {type(v).__name__}"
-            )
-    parsed = _Master(master_text, base_uri)
-    keys = parsed.keys()
-    uris = list(parsed.renditions["uri"])
-    # the URIs as written, only needed when a media key is neither a preset id nor resolved
-    if base_uri and not set(given) <= set(keys) | set(uris):
-        raw_uris = renditions_table(master_text)["uri"].tolist()
-    else:
-        raw_uris = uris
-    built: dict[str, _Media] = {}
-    used: set[str] = set()
-    for key, uri, raw_uri in zip(keys, uris, raw_uris, strict=True):
-        if key is None or key in built:
-            continue
-        candidates = [key, uri, raw_uri]
-        if isinstance(uri, str):
-            candidates.append(without_token(uri) if "://" in uri else uri)
-        for cand in candidates:
-            if isinstance(cand, str) and cand in given:
-                base = uri if isinstance(uri, str) and "://" in uri else None
-                built[key] = _Media(key, given[cand], base)
-                used.add(cand)
-                break
-    unknown = [k for k in given if k not in used]
-    if unknown:
-        raise InvalidArgument(
-            f"media keys {[_shown(k) for k in unknown]!r} match no variant of the master "
-            "playlist; use the preset "
-            "ids of renditions_table(master_text).preset_id or the variant URIs"
-        )
-    return Ladder(
-        master_url=base_uri,
-        master_text=master_text,
-        media=built,
-        base_url=base_uri,
-        token=_as_token(token_of(base_uri)) if base_uri else None,
-        fetchable=False,
-        parsed=parsed,
-    )

@@ -1,0 +1,301 @@
+"""Checks on playlist text before and after ``m3u8`` parses it: a ``#EXTM3U`` first line,
+the kind of playlist, URI lines after their tags, NAME=VALUE attribute lists, and a line
+number for whatever ``m3u8`` trips on.  Internal to :mod:`hs_notebook.hls`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import m3u8
+from m3u8.parser import ATTRIBUTELISTPATTERN
+
+from hs_notebook.errors import InvalidArgument, PlaylistError
+
+__all__ = ["Kind", "Scan", "line_of", "nth_extinf", "parse_text"]
+
+Kind = Literal["master", "media"]
+
+#: Tags whose value is an RFC 8216 attribute list (NAME=VALUE,...).
+_ATTRIBUTE_LIST_TAGS = frozenset(
+    {
+        "EXT-X-STREAM-INF",
+        "EXT-X-I-FRAME-STREAM-INF",
+        "EXT-X-IMAGE-STREAM-INF",
+        "EXT-X-MEDIA",
+        "EXT-X-KEY",
+        "EXT-X-SESSION-KEY",
+        "EXT-X-SESSION-DATA",
+        "EXT-X-MAP",
+        "EXT-X-START",
+        "EXT-X-DATERANGE",
+        "EXT-X-PART",
+        "EXT-X-PART-INF",
+        "EXT-X-SERVER-CONTROL",
+        "EXT-X-PRELOAD-HINT",
+        "EXT-X-RENDITION-REPORT",
+        "EXT-X-SKIP",
+        "EXT-X-CONTENT-STEERING",
+        "EXT-X-TILES",
+    }
+)
+_ATTRIBUTE_RE = re.compile(r"\s*[A-Za-z0-9-]+=\S")
+
+
+@dataclass(slots=True)
+class Scan:
+    """What one pass over the lines found: tag names, counts, the first structural problem."""
+
+    lines: list[str]
+    tags: frozenset[str]
+    extinf_count: int
+    stream_inf_count: int
+    problem: str | None
+
+
+def _prepare(text: Any, what: str) -> str:
+    """Check the type, drop a UTF-8 BOM, refuse empty text and a missing #EXTM3U line."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PlaylistError(f"the {what} is not UTF-8 text ({exc})") from None
+    if not isinstance(text, str):
+        raise InvalidArgument(f"the {what} must be str (playlist text), got {type(text).__name__}")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    stripped = text.lstrip()
+    if not stripped:
+        raise PlaylistError(f"the {what} text is empty: there is nothing to parse")
+    first = stripped[:300].splitlines()[0].strip()
+    if first != "#EXTM3U":
+        hint = ""
+        if first.startswith("<"):
+            hint = " (it looks like HTML/XML: was the URL a web page rather than a playlist?)"
+        elif first.startswith("{"):
+            hint = " (it looks like JSON: probably an error answer from the origin)"
+        elif first.startswith("WEBVTT"):
+            hint = " (it is a WebVTT file: use hs_notebook.vtt instead)"
+        raise PlaylistError(
+            f"line 1: an HLS playlist must start with #EXTM3U, got {first[:80]!r}{hint}"
+        )
+    return text
+
+
+def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
+    """A problem sentence when ``line`` (a tag with an attribute list) is not NAME=VALUE,..."""
+    _, colon, value = line.partition(":")
+    if not colon:
+        return None  # no attribute list at all: m3u8 reports missing required attributes
+    parts = ATTRIBUTELISTPATTERN.split(value)
+    for sep in parts[0::2]:
+        if sep not in ("", ","):
+            what = "an unbalanced quote" if '"' in sep or "'" in sep else f"stray {sep!r}"
+            return (
+                f"line {lineno}: unparseable attribute list in #{tag}: {what} "
+                f'(expected NAME=VALUE,NAME="quoted value",...): {line!r}'
+            )
+    for item in parts[1::2]:
+        if not _ATTRIBUTE_RE.match(item):
+            return (
+                f"line {lineno}: unparseable attribute list in #{tag}: {item.strip()!r} is not "
+                f"NAME=VALUE: {line!r}"
+            )
+    return None
+
+
+def scan_lines(text: str) -> Scan:
+    """One pass over the lines: tag names, counts, and the first structural problem.
+
+    Structural rules checked: every #EXT-X-STREAM-INF is directly followed by a URI line;
+    every #EXTINF is followed by a URI line before the next #EXTINF; every URI line
+    belongs to one of those; attribute lists are NAME=VALUE lists.
+    """
+    lines = text.splitlines()
+    tags: set[str] = set()
+    add_tag = tags.add
+    attribute_tags = _ATTRIBUTE_LIST_TAGS
+    pending = ""  # "EXTINF" or "EXT-X-STREAM-INF" while waiting for its URI line
+    pending_line = 0
+    problem: str | None = None
+    extinf = stream_inf = 0
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0] != "#":  # a URI line
+            if pending:
+                pending = ""
+            elif problem is None:
+                problem = (
+                    f"line {lineno}: URI line {line[:80]!r} has no #EXTINF or "
+                    "#EXT-X-STREAM-INF before it"
+                )
+            continue
+        if line.startswith("#EXTINF:"):
+            name = "EXTINF"
+        elif line.startswith("#EXT"):
+            name = line[1:].partition(":")[0]
+        else:
+            continue  # a comment
+        add_tag(name)
+        if name == "EXTINF":
+            extinf += 1
+        elif name == "EXT-X-STREAM-INF":
+            stream_inf += 1
+        elif name not in attribute_tags and pending != "EXT-X-STREAM-INF":
+            continue  # the common case: a plain tag, nothing to check
+        if problem is not None:
+            continue
+        if pending and (pending == "EXT-X-STREAM-INF" or name in ("EXTINF", "EXT-X-STREAM-INF")):
+            problem = (
+                f"line {pending_line}: #{pending} is not followed by a URI line "
+                f"(line {lineno} is {line[:60]!r})"
+            )
+            continue
+        if name in ("EXTINF", "EXT-X-STREAM-INF"):
+            pending, pending_line = name, lineno
+        if name in attribute_tags:
+            problem = _check_attribute_list(name, line, lineno)
+    if pending and problem is None:
+        problem = f"line {pending_line}: #{pending} is not followed by a URI line (end of text)"
+    return Scan(lines, frozenset(tags), extinf, stream_inf, problem)
+
+
+def _check_kind(scan: Scan, expect: Kind) -> None:
+    """Refuse a media playlist where a master is expected, and the reverse."""
+    if scan.extinf_count and scan.stream_inf_count:
+        raise PlaylistError(
+            "the playlist has both #EXT-X-STREAM-INF variants (master) and #EXTINF segments "
+            "(media); RFC 8216 forbids mixing them"
+        )
+    if expect == "master":
+        if scan.extinf_count:
+            raise PlaylistError(
+                "this is a media playlist (it has #EXTINF segments), not a master playlist; "
+                "pass it to segments_table"
+            )
+        if not scan.stream_inf_count:
+            raise PlaylistError(
+                "this is not a master playlist: it has no #EXT-X-STREAM-INF variant"
+                + (
+                    " (it has #EXT-X-TARGETDURATION: an empty media playlist?)"
+                    if "EXT-X-TARGETDURATION" in scan.tags
+                    else ""
+                )
+            )
+    else:
+        if scan.stream_inf_count:
+            raise PlaylistError(
+                "this is a master playlist (it has #EXT-X-STREAM-INF variants), not a media "
+                "playlist; pass it to renditions_table, and a variant's URI to segments_table"
+            )
+        if not scan.extinf_count and "EXT-X-TARGETDURATION" not in scan.tags:
+            raise PlaylistError(
+                "this is not a media playlist: it has no #EXTINF segment and no "
+                "#EXT-X-TARGETDURATION"
+            )
+
+
+_INT_TAGS = {
+    "EXT-X-TARGETDURATION": "must be a whole number of seconds (RFC 8216 4.3.3.1)",
+    "EXT-X-VERSION": "must be an integer",
+    "EXT-X-MEDIA-SEQUENCE": "must be an integer",
+    "EXT-X-DISCONTINUITY-SEQUENCE": "must be an integer",
+    "EXT-X-BITRATE": "must be an integer (kbit/s)",
+}
+
+
+_DECIMAL_RE = re.compile(r"\d+")
+_FLOAT_RE = re.compile(r"\d+(?:\.\d+)?")
+_RESOLUTION_RE = re.compile(r"\d+x\d+")
+_TYPED_ATTRIBUTES: dict[str, tuple[re.Pattern[str], str]] = {
+    "BANDWIDTH": (_DECIMAL_RE, "an integer of bits/s"),
+    "AVERAGE-BANDWIDTH": (_DECIMAL_RE, "an integer of bits/s"),
+    "PROGRAM-ID": (_DECIMAL_RE, "an integer"),
+    "FRAME-RATE": (_FLOAT_RE, "a decimal number of frames/s"),
+    "RESOLUTION": (_RESOLUTION_RE, "<width>x<height> in pixels"),
+}
+
+
+def _bad_attribute(value: str) -> str | None:
+    """'NAME=value is not ...' for the first typed attribute with a malformed value."""
+    for item in ATTRIBUTELISTPATTERN.split(value)[1::2]:
+        name, _, raw = item.strip().partition("=")
+        rule = _TYPED_ATTRIBUTES.get(name.upper())
+        if rule is not None and not rule[0].fullmatch(raw.strip().strip('"')):
+            return f"{name}={raw} is not {rule[1]}"
+    return None
+
+
+def _explain(lineno: int, line: str, exc: Exception) -> str:
+    """A sentence for an m3u8 failure on one line."""
+    name, _, value = line[1:].partition(":")
+    bad = _bad_attribute(value) if name in _ATTRIBUTE_LIST_TAGS else None
+    if bad:
+        return f"line {lineno}: in #{name}, {bad}: {line[:120]!r}"
+    if name == "EXTINF":
+        duration = value.split(",", 1)[0].strip()
+        return f"line {lineno}: the #EXTINF duration {duration!r} is not a number of seconds"
+    if name in _INT_TAGS:
+        return f"line {lineno}: #{name} {_INT_TAGS[name]}, got {value.strip()!r}"
+    if name == "EXT-X-PROGRAM-DATE-TIME":
+        return (
+            f"line {lineno}: #EXT-X-PROGRAM-DATE-TIME {value.strip()!r} is not an ISO 8601 "
+            "date-time"
+        )
+    if isinstance(exc, KeyError) and exc.args:
+        attribute = str(exc.args[0]).upper().replace("_", "-")
+        return f"line {lineno}: #{name} is missing its required {attribute} attribute: {line!r}"
+    return f"line {lineno}: could not parse #{name} ({type(exc).__name__}: {exc}): {line[:120]!r}"
+
+
+def _locate(lines: list[str], exc: Exception, what: str) -> PlaylistError:
+    """Find the line m3u8 tripped on by parsing the tag lines one at a time."""
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line.startswith("#EXT") or line == "#EXTM3U":
+            continue
+        tail = "\nx.ts" if line.startswith(("#EXTINF", "#EXT-X-STREAM-INF")) else ""
+        try:
+            m3u8.loads(f"#EXTM3U\n{line}{tail}")
+        except Exception as line_exc:  # m3u8 raises ValueError, KeyError, IndexError, ...
+            return PlaylistError(_explain(lineno, line, line_exc))
+    return PlaylistError(f"could not parse the {what} ({type(exc).__name__}: {exc})")
+
+
+def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8, Scan]:
+    what = f"{expect} playlist"
+    if base_uri is not None and not isinstance(base_uri, str):
+        raise InvalidArgument(f"base_uri must be a str or None, got {type(base_uri).__name__}")
+    text = _prepare(text, what)
+    scan = scan_lines(text)
+    _check_kind(scan, expect)
+    if scan.problem:
+        raise PlaylistError(scan.problem)
+    try:
+        playlist = m3u8.loads(text, uri=base_uri or None)
+    except Exception as exc:  # wrap whatever m3u8 raises; never leak a bare ValueError
+        raise _locate(scan.lines, exc, what) from exc
+    return playlist, scan
+
+
+def line_of(lines: list[str], prefix: str, value: str) -> str:
+    """``"line N: "`` for the first line that reads ``prefix + value``, or ``""``."""
+    wanted = prefix + value.strip()
+    for lineno, raw in enumerate(lines, 1):
+        if raw.strip() == wanted:
+            return f"line {lineno}: "
+    return ""
+
+
+def nth_extinf(lines: list[str], index: int) -> str:
+    """``"line N: "`` for the ``index``-th (0-based) #EXTINF line."""
+    seen = -1
+    for lineno, raw in enumerate(lines, 1):
+        if raw.lstrip().startswith("#EXTINF"):
+            seen += 1
+            if seen == index:
+                return f"line {lineno}: "
+    return ""

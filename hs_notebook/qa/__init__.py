@@ -1,0 +1,64 @@
+"""Ladder QA: check a :class:`~hs_notebook.ladder.Ladder` against RFC 8216, Apple's HLS
+Authoring Specification and HeapStream's own limits.
+
+>>> report = qa(fetch_ladder("video-id", key, project_id=12))     # doctest: +SKIP
+>>> report                     # renders in a notebook: "1 error, 2 warnings, 21 rules passed"
+>>> report.table               # one row per finding (columns in COLUMNS)
+
+Every rule lives in ONE table, :data:`RULES` (id, severity, source, what it checks); each
+is a small function over the ladder's typed facts (:meth:`~hs_notebook.ladder.Ladder.facts`:
+:mod:`hs_notebook.hls` parses, the ladder fetches; QA never parses playlist text itself, nor
+makes HTTP requests of its own).
+
+Modules: :mod:`~hs_notebook.qa.rules` (the table), :mod:`~hs_notebook.qa.checks` (the rule
+implementations), :mod:`~hs_notebook.qa.view` (what they look at),
+:mod:`~hs_notebook.qa.engine` (running them), :mod:`~hs_notebook.qa.report` (the
+:class:`QAReport`), :mod:`~hs_notebook.qa.bitrates` (measured bitrates and
+:func:`bitrate_table`).
+
+Measured rules (``peak_bitrate``, ``average_bitrate``, ``peak_to_average``) need the real
+segment sizes: :func:`qa` asks the ladder to measure them
+(:meth:`~hs_notebook.ladder.Ladder.measure_segment_sizes`: one HEAD per segment, a few at a
+time), or takes them ready-made from ``sizes=``.  With ``measure=False``, or on a ladder
+built from text (:func:`~hs_notebook.ladder.ladder_from_text`, which has no origin), they
+are skipped: each skipped rule is listed in :attr:`QAReport.skipped` with the reason and
+reported as an ``info`` finding, never silently passed.  The same happens when measuring
+fails (a segment refused, an origin down after the retries): one failed request costs the
+measured rules, never the findings of the others.
+
+Plots of QA results live in :mod:`hs_notebook.plots`; they read :class:`QAReport` tables
+and :func:`bitrate_table`.
+
+Conventions: bitrates are int bits/s, durations float seconds, sizes int bytes.  The
+``measured`` and ``expected`` columns are text (values may be numbers, versions or codec
+strings), so tables of findings from many videos stay one dtype and save to Parquet/CSV.
+"""
+
+from __future__ import annotations
+
+from hs_notebook.qa.bitrates import BITRATE_COLUMNS, bitrate_table
+from hs_notebook.qa.checks import (
+    HEAPSTREAM_MAX_FRAME_RATE,
+    HEAPSTREAM_MAX_HEIGHT,
+    HEAPSTREAM_MIN_HEIGHT,
+)
+from hs_notebook.qa.engine import qa, qa_async
+from hs_notebook.qa.report import COLOURS, COLUMNS, QAReport
+from hs_notebook.qa.rules import RULES, SEVERITIES, Rule, RuleTable
+
+__all__ = [
+    "BITRATE_COLUMNS",
+    "COLOURS",
+    "COLUMNS",
+    "HEAPSTREAM_MAX_FRAME_RATE",
+    "HEAPSTREAM_MAX_HEIGHT",
+    "HEAPSTREAM_MIN_HEIGHT",
+    "RULES",
+    "SEVERITIES",
+    "QAReport",
+    "Rule",
+    "RuleTable",
+    "bitrate_table",
+    "qa",
+    "qa_async",
+]

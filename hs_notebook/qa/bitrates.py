@@ -1,0 +1,123 @@
+"""Bitrates measured from segment sizes, and the declared-vs-measured table
+(:func:`bitrate_table`) that the bitrate rules and plots read."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hs_notebook.errors import InvalidArgument
+from hs_notebook.ladder import Ladder, media_key
+from hs_notebook.redaction import redact
+
+__all__ = ["BITRATE_COLUMNS", "bitrate_table", "check_ladder", "measured_bitrates", "subject_of"]
+
+
+def measured_bitrates(sizes: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """``{preset: (peak, average)}`` bits/s from a segment-sizes table.
+
+    peak = max over segments of size*8/duration; average = sum(size)*8 / sum(duration)
+    (segments of zero duration are left out of both).
+    """
+    if not isinstance(sizes, pd.DataFrame):
+        raise InvalidArgument(
+            f"sizes must be a DataFrame (ladder.measure_segment_sizes()), got "
+            f"{type(sizes).__name__}"
+        )
+    missing = {"preset_id", "duration", "size"} - set(sizes.columns)
+    if missing:
+        raise InvalidArgument(
+            f"sizes lacks the column(s) {sorted(missing)}; expected the table of "
+            "ladder.measure_segment_sizes() (preset_id, duration, size)"
+        )
+    out: dict[str, tuple[float, float]] = {}
+    frame = sizes[["preset_id", "duration", "size"]].dropna()
+    frame = frame[frame["duration"].astype(float) > 0]
+    for key, part in frame.groupby("preset_id", sort=False):
+        size = part["size"].astype("float64").to_numpy()
+        duration = part["duration"].astype("float64").to_numpy()
+        peak = float((size * 8 / duration).max())
+        average = float(size.sum() * 8 / duration.sum())
+        out[str(key)] = (peak, average)
+    return out
+
+
+def subject_of(key: str | None, order: int) -> str:
+    """How a finding names a variant: its media key (preset id, else its URI, redacted),
+    else ``"variant <order>"``."""
+    if key is None:
+        return f"variant {order}"
+    return redact(key) if "://" in key else key
+
+
+def check_ladder(ladder: object) -> Ladder:
+    """``ladder`` when it is a :class:`~hs_notebook.ladder.Ladder`, else InvalidArgument."""
+    if not isinstance(ladder, Ladder):
+        raise InvalidArgument(
+            f"qa() needs a Ladder (from fetch_ladder(), fetch_ladder_url() or "
+            f"ladder_from_text()), got {type(ladder).__name__}"
+        )
+    return ladder
+
+
+#: Columns of :func:`bitrate_table`: declared vs measured bitrates, one row per variant.
+BITRATE_COLUMNS: dict[str, str] = {
+    "rendition": "the variant's preset id (its redacted URI when it has none)",
+    "height": "frame height in pixels (<NA> when RESOLUTION is absent)",
+    "bandwidth": "declared BANDWIDTH, int bits/s",
+    "average_bandwidth": "declared AVERAGE-BANDWIDTH, int bits/s (<NA> when absent)",
+    "measured_peak": "measured peak: max over segments of size*8/EXTINF, int bits/s "
+    "(<NA> when not measured)",
+    "measured_average": "measured average: sum(size)*8 / sum(EXTINF), int bits/s "
+    "(<NA> when not measured)",
+    "peak_off": "measured_peak / bandwidth - 1, float (peak_bitrate wants it within ±0.10)",
+    "average_off": "measured_average / average_bandwidth - 1, float (average_bitrate wants "
+    "it within ±0.10)",
+}
+
+
+def bitrate_table(ladder: Ladder, sizes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Declared (``BANDWIDTH``, ``AVERAGE-BANDWIDTH``) vs measured (peak, average) bitrate
+    per variant, ordered by ``BANDWIDTH``; columns :data:`BITRATE_COLUMNS`.
+
+    ``sizes`` is the table of ``ladder.measure_segment_sizes()`` (or any table with
+    ``preset_id``, ``duration`` and ``size``); without it the measured columns are
+    ``<NA>``.  Pure: makes no requests.
+    """
+    facts = check_ladder(ladder).facts()
+    measured = measured_bitrates(sizes) if sizes is not None else {}
+    rows = sorted(
+        (var for var in facts.variants if var.bandwidth),
+        key=lambda var: (var.bandwidth or 0, var.order),
+    )
+    keys = [media_key(var) for var in rows]
+
+    def off(value: float | None, declared: int | None) -> float | None:
+        return value / declared - 1 if value is not None and declared else None
+
+    peaks = [measured.get(key or "", (None, None))[0] for key in keys]
+    averages = [measured.get(key or "", (None, None))[1] for key in keys]
+    return pd.DataFrame(
+        {
+            "rendition": pd.array(
+                [subject_of(key, var.order) for key, var in zip(keys, rows, strict=True)],
+                dtype="string",
+            ),
+            "height": pd.array([var.height for var in rows], dtype="Int64"),
+            "bandwidth": pd.array([var.bandwidth for var in rows], dtype="Int64"),
+            "average_bandwidth": pd.array([var.average_bandwidth for var in rows], dtype="Int64"),
+            "measured_peak": pd.array(
+                [round(p) if p is not None else None for p in peaks], dtype="Int64"
+            ),
+            "measured_average": pd.array(
+                [round(a) if a is not None else None for a in averages], dtype="Int64"
+            ),
+            "peak_off": pd.array(
+                [off(p, var.bandwidth) for p, var in zip(peaks, rows, strict=True)],
+                dtype="Float64",
+            ),
+            "average_off": pd.array(
+                [off(a, var.average_bandwidth) for a, var in zip(averages, rows, strict=True)],
+                dtype="Float64",
+            ),
+        }
+    )

@@ -1,0 +1,189 @@
+"""The QA engine: :func:`qa` / :func:`qa_async` run every rule of
+:data:`~hs_notebook.qa.rules.RULES` over a ladder's facts and return a
+:class:`~hs_notebook.qa.report.QAReport`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hs_notebook.errors import HeapStreamError, InvalidArgument
+from hs_notebook.http import AsyncClient
+from hs_notebook.ladder import Ladder
+from hs_notebook.qa.bitrates import check_ladder
+from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
+from hs_notebook.qa.rules import RULES
+from hs_notebook.qa.view import View, build_view
+
+__all__ = ["qa", "qa_async"]
+
+_MEASURE_SKIPPED = (
+    "measure=False: segment sizes were not measured; run qa(ladder) (measure=True) or pass "
+    "sizes=ladder.measure_segment_sizes() to check it"
+)
+_OFFLINE = (
+    "the ladder was built from text (ladder_from_text) and has no origin to measure segment "
+    "sizes from; pass sizes= (a table with preset_id, duration and size) to check it"
+)
+
+
+def _unmeasured(view: View) -> list[str]:
+    """Subjects of the variants that have a media playlist but no measured sizes."""
+    return [
+        var.subject
+        for var in view.variants
+        if var.key is not None and var.key in view.playlists and var.key not in view.measured
+    ]
+
+
+def _evaluate(ladder: Ladder, sizes: pd.DataFrame | None, skip_reason: str | None) -> QAReport:
+    """Run every rule over the ladder; measured rules only when ``sizes`` is given (and then
+    only over the variants it has sizes for: the others are reported as not checked)."""
+    view = build_view(ladder.facts(), sizes)
+    rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
+    passed: list[str] = []
+    skipped: dict[str, str] = {}
+    unmeasured = _unmeasured(view) if sizes is not None else []
+    keys = {var.key for var in view.variants if var.key is not None}
+    if sizes is not None and unmeasured and not keys & set(view.measured):
+        sizes, skip_reason = None, "sizes= holds no segments of any variant of this ladder"
+    n = 0
+
+    def note(position: int, rule_id: str, message: str) -> None:
+        nonlocal n
+        rows.append((RANK["info"], position, n, rule_id, "info", "master", message, "", ""))
+        n += 1
+
+    for position, rule in enumerate(RULES.values()):
+        if rule.measured and sizes is None:
+            reason = skip_reason or _MEASURE_SKIPPED
+            skipped[rule.id] = reason
+            note(position, rule.id, f"{rule.id} not checked: {reason}")
+            continue
+        hits = list(rule.check(view))
+        partial = rule.measured and bool(unmeasured)
+        if partial:
+            note(
+                position,
+                rule.id,
+                f"{rule.id} not checked for {', '.join(unmeasured)}: sizes= has no segments "
+                "of them",
+            )
+        if not hits and not partial:
+            passed.append(rule.id)
+        for hit in hits:
+            rows.append(
+                (
+                    RANK[rule.severity],
+                    position,
+                    n,
+                    rule.id,
+                    rule.severity,
+                    hit.subject,
+                    hit.message,
+                    hit.measured,
+                    hit.expected,
+                )
+            )
+            n += 1
+    rows.sort(key=lambda r: r[:3])
+    if rows:
+        table = pd.DataFrame(
+            {
+                col: pd.array([r[3 + i] for r in rows], dtype="string")
+                for i, col in enumerate(COLUMNS)
+            }
+        )
+    else:
+        table = empty_table()
+    return QAReport(table, passed, skipped)
+
+
+def _plan(
+    ladder: Ladder, measure: bool, sizes: pd.DataFrame | None, concurrency: object
+) -> str | None:
+    """``None`` when the ladder should be measured, else why the measured rules skip
+    (``""`` when ``sizes`` was given)."""
+    check_ladder(ladder)
+    if not isinstance(measure, bool):
+        raise InvalidArgument(f"measure must be True or False, got {measure!r}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
+    if sizes is not None:
+        return ""
+    if not measure:
+        return _MEASURE_SKIPPED
+    if not ladder.fetchable:
+        return _OFFLINE
+    if not ladder.media_texts:
+        return "the ladder has no media playlists, so there are no segments to measure"
+    return None
+
+
+def _measure_failed(exc: HeapStreamError) -> str:
+    """Why the measured rules did not run, from the error measuring raised (its message
+    names the refused or failed URL with the token redacted)."""
+    return f"measuring the segment sizes failed ({type(exc).__name__}: {exc})"
+
+
+def qa(
+    ladder: Ladder,
+    *,
+    measure: bool = True,
+    sizes: pd.DataFrame | None = None,
+    concurrency: int = 16,
+) -> QAReport:
+    """Check a ladder against every rule of :data:`RULES`.
+
+    Args:
+        ladder: a :class:`~hs_notebook.ladder.Ladder` (``fetch_ladder``, ``fetch_ladder_url`` or
+            ``ladder_from_text``).
+        measure: measure the real segment sizes (one HEAD per segment, ``concurrency`` at a
+            time) for the bitrate rules; ``False`` for a fast pass with no requests (the
+            measured rules are then skipped, and say so).
+        sizes: segment sizes already measured (``ladder.measure_segment_sizes()``: columns
+            ``preset_id``, ``duration``, ``size``); used instead of measuring.  Variants it
+            has no segments of are reported as not checked by the measured rules.
+        concurrency: most segment requests in flight while measuring.
+
+    Returns:
+        :class:`QAReport`.  When measuring fails (a segment refused with
+        :class:`~hs_notebook.errors.TokenRejected`, a :class:`~hs_notebook.errors.FetchError`
+        after the retries, ...), every other rule still runs: the measured rules are listed
+        in :attr:`QAReport.skipped` with the reason and reported as ``info`` findings
+        (``"peak_bitrate not checked: measuring the segment sizes failed (...)"``).
+
+    Raises:
+        InvalidArgument: ``ladder`` is not a Ladder, ``sizes`` is not a sizes table, or
+            ``measure``/``concurrency`` have the wrong type.
+    """
+    reason = _plan(ladder, measure, sizes, concurrency)
+    if reason is None:
+        try:
+            sizes = ladder.measure_segment_sizes(concurrency=concurrency)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            reason = _measure_failed(exc)
+    return _evaluate(ladder, sizes, reason or None)
+
+
+async def qa_async(
+    ladder: Ladder,
+    *,
+    measure: bool = True,
+    sizes: pd.DataFrame | None = None,
+    concurrency: int = 16,
+    client: AsyncClient | None = None,
+) -> QAReport:
+    """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
+    when given, so an audit shares one connection pool across videos).  A failed
+    measurement degrades exactly as in :func:`qa`."""
+    reason = _plan(ladder, measure, sizes, concurrency)
+    if reason is None:
+        try:
+            sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            reason = _measure_failed(exc)
+    return _evaluate(ladder, sizes, reason or None)
