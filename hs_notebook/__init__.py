@@ -54,13 +54,12 @@ from .ladder import (
     inspect_url_async,
     ladder_from_text,
 )
+from .plots import bitrate_figure, findings_by_rule_figure
 from .qa import (
     BITRATE_COLUMNS,
     RULES,
     Findings,
-    bitrate_figure,
     bitrate_table,
-    findings_by_rule_figure,
     qa,
     qa_async,
 )

@@ -19,10 +19,8 @@ reported as an ``info`` finding, never silently passed.  The same happens when m
 fails (a segment refused, an origin down after the retries): one failed request costs the
 measured rules, never the findings of the others.
 
-Plots (matplotlib ``Figure`` objects, no pyplot state): :func:`findings_by_rule_figure`
-(findings per rule, coloured by severity, for one ladder or a whole audit) and
-:func:`bitrate_figure` (declared vs measured bitrate per rendition, from
-:func:`bitrate_table`).
+Plots of a QA report (findings per rule, declared vs measured bitrate from
+:func:`bitrate_table`) live in :mod:`hs_notebook.plots`.
 
 Conventions: bitrates are int bits/s, durations float seconds, sizes int bytes.  The
 ``measured`` and ``expected`` columns are text (values may be numbers, versions or codec
@@ -38,7 +36,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,9 +51,6 @@ from hs_notebook.hls import (
     parse_media,
 )
 
-if TYPE_CHECKING:  # matplotlib is imported by the plotting functions only, when called
-    from matplotlib.figure import Figure
-
 __all__ = [
     "BITRATE_COLUMNS",
     "COLUMNS",
@@ -67,9 +62,7 @@ __all__ = [
     "Findings",
     "Rule",
     "RuleTable",
-    "bitrate_figure",
     "bitrate_table",
-    "findings_by_rule_figure",
     "qa",
     "qa_async",
 ]
@@ -1354,180 +1347,6 @@ def bitrate_table(ladder: Any, sizes: pd.DataFrame | None = None) -> pd.DataFram
             ),
         }
     )
-
-
-def _findings_frame(findings: Findings | pd.DataFrame) -> pd.DataFrame:
-    table = findings.table if isinstance(findings, Findings) else findings
-    if not isinstance(table, pd.DataFrame) or not {"rule", "severity"} <= set(table.columns):
-        raise InvalidArgument(
-            "findings must be a Findings (qa()) or a findings table with rule and severity "
-            f"columns (Findings.table, AuditResult.findings), got {type(findings).__name__}"
-        )
-    return table
-
-
-def findings_by_rule_figure(
-    findings: Findings | pd.DataFrame,
-    *,
-    count: str = "findings",
-    include_info: bool = True,
-    title: str | None = None,
-) -> Figure:
-    """A horizontal bar chart of findings per rule, stacked and coloured by severity (red
-    error, amber warning, blue info), rules in :data:`RULES` order.
-
-    Args:
-        findings: a :class:`Findings`, its ``table``, or an audit's long findings table
-            (:attr:`hs_notebook.catalog.AuditResult.findings`).
-        count: ``"findings"`` (rows) or ``"videos"`` (distinct ``video_id`` per rule and
-            severity; needs an audit's findings table).
-        include_info: also plot ``info`` findings (the "not checked" notes among them).
-        title: the axes title (a default says what is counted).
-
-    Returns:
-        a :class:`matplotlib.figure.Figure` (no pyplot state; it renders in a notebook cell).
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    table = _findings_frame(findings)
-    if count not in ("findings", "videos"):
-        raise InvalidArgument(f"count must be 'findings' or 'videos', got {count!r}")
-    if count == "videos" and "video_id" not in table.columns:
-        raise InvalidArgument("count='videos' needs a findings table with a video_id column")
-    if not isinstance(include_info, bool):
-        raise InvalidArgument(f"include_info must be True or False, got {include_info!r}")
-    frame = table[["rule", "severity", *(["video_id"] if count == "videos" else [])]]
-    frame = frame.astype("string")
-    if not include_info:
-        frame = frame[(frame["severity"] != "info").to_numpy()]
-    if count == "videos":
-        counts = frame.drop_duplicates().groupby(["rule", "severity"]).size()
-    else:
-        counts = frame.groupby(["rule", "severity"]).size()
-    order = {rule_id: i for i, rule_id in enumerate(RULES)}
-    rules = sorted({str(r) for r, _ in counts.index}, key=lambda r: (order.get(r, len(order)), r))
-    fig = Figure(figsize=(7.0, 0.9 + 0.32 * max(len(rules), 2)), layout="constrained")
-    ax = fig.add_subplot()
-    if not rules:
-        ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
-        ax.set_yticks([])
-    else:
-        positions = list(range(len(rules)))
-        left = [0] * len(rules)
-        shown = []
-        for severity in SEVERITIES:
-            widths = [int(counts.get((rule, severity), 0)) for rule in rules]
-            if not any(widths):
-                continue
-            ax.barh(
-                positions,
-                widths,
-                left=left,
-                color=_COLOURS[severity],
-                label=severity,
-                height=0.7,
-            )
-            left = [a + b for a, b in zip(left, widths, strict=True)]
-            shown.append(severity)
-        ax.set_yticks(positions, rules, fontsize=8)
-        ax.invert_yaxis()  # first rule on top
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_xlim(0, max(left) * 1.12)
-        for y, total in zip(positions, left, strict=True):
-            ax.annotate(
-                str(total),
-                (total, y),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-            )
-        ax.legend(
-            handles=[Patch(color=_COLOURS[s], label=s) for s in shown],
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-        )
-        ax.grid(True, axis="x", alpha=0.3)
-    ax.set_xlabel("videos" if count == "videos" else "findings")
-    ax.set_title(
-        title or ("Videos with findings, by rule" if count == "videos" else "Findings by rule"),
-        fontsize=10,
-    )
-    return fig
-
-
-def bitrate_figure(
-    ladder: Any, sizes: pd.DataFrame | None = None, *, title: str | None = None
-) -> Figure:
-    """Declared vs measured bitrate per rendition: grouped bars of ``BANDWIDTH`` and the
-    measured peak, ``AVERAGE-BANDWIDTH`` and the measured average (Mbit/s), the declared
-    bars with whiskers at ±10 % (the tolerance of the peak_bitrate and average_bitrate
-    rules).
-
-    Args:
-        ladder: a Ladder (with ``sizes`` from ``ladder.measure_segment_sizes()``), or a
-            table from :func:`bitrate_table`.
-        sizes: the measured segment sizes (ignored when ``ladder`` is already a table).
-        title: the axes title.
-
-    Returns:
-        a :class:`matplotlib.figure.Figure` (no pyplot state).
-    """
-    from matplotlib.figure import Figure
-
-    if isinstance(ladder, pd.DataFrame):
-        missing = set(BITRATE_COLUMNS) - set(ladder.columns)
-        if missing:
-            raise InvalidArgument(
-                f"a bitrate table needs the columns of bitrate_table(); {sorted(missing)} "
-                "are missing"
-            )
-        table = ladder
-    else:
-        table = bitrate_table(ladder, sizes)
-
-    def mbit(column: str) -> list[float]:
-        return [float("nan") if pd.isna(x) else float(x) / 1e6 for x in table[column].tolist()]
-
-    series = (
-        ("bandwidth", "BANDWIDTH (declared peak)", "#8fb8de", True),
-        ("measured_peak", "measured peak", "#1f5f99", False),
-        ("average_bandwidth", "AVERAGE-BANDWIDTH (declared)", "#f2b77d", True),
-        ("measured_average", "measured average", "#b35806", False),
-    )
-    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    n = len(table)
-    width = 0.2
-    for i, (column, label, colour, declared) in enumerate(series):
-        values = mbit(column)
-        xs = [k + (i - 1.5) * width for k in range(n)]
-        whiskers = [v * BITRATE_TOLERANCE for v in values] if declared else None
-        ax.bar(xs, values, width, label=label, color=colour, yerr=whiskers, capsize=3)
-    labels = [
-        f"{r}\n{h}p" if not pd.isna(h) else str(r)
-        for r, h in zip(table["rendition"].tolist(), table["height"].tolist(), strict=True)
-    ]
-    ax.set_xticks(list(range(n)), labels, fontsize=8)
-    ax.set_ylabel("bitrate (Mbit/s)")
-    measured = bool(table["measured_peak"].notna().any())
-    ax.set_title(
-        title
-        or (
-            "Declared vs measured bitrate per rendition (whiskers: ±10 %)"
-            if measured
-            else "Declared bitrate per rendition (not measured)"
-        ),
-        fontsize=10,
-    )
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.set_ylim(bottom=0)
-    if n == 0:
-        ax.text(0.5, 0.5, "no variants", ha="center", va="center", transform=ax.transAxes)
-    return fig
 
 
 def _unmeasured(view: _View) -> list[str]:

@@ -603,7 +603,7 @@ def test_findings_by_rule_figure_counts_and_colours() -> None:
     from matplotlib.colors import to_hex
     from matplotlib.figure import Figure
 
-    from hs_notebook.qa import findings_by_rule_figure
+    from hs_notebook.plots import findings_by_rule_figure
 
     # two errors (codecs on one variant, 60 fps on one), 3 infos (measured rules skipped)
     findings = qa(build(with_variant(0, codecs=None, frame_rate=60.0)), measure=False)
@@ -635,7 +635,7 @@ def test_findings_by_rule_figure_counts_and_colours() -> None:
 
 
 def test_findings_by_rule_figure_of_an_audit_counts_videos() -> None:
-    from hs_notebook.qa import findings_by_rule_figure
+    from hs_notebook.plots import findings_by_rule_figure
 
     one = qa(build(with_variant(0, frame_rate=60.0)), measure=False).table
     fast = ladder_variants()
@@ -659,7 +659,8 @@ def test_findings_by_rule_figure_of_an_audit_counts_videos() -> None:
 def test_bitrate_table_and_figure() -> None:
     from matplotlib.figure import Figure
 
-    from hs_notebook.qa import BITRATE_COLUMNS, bitrate_figure, bitrate_table
+    from hs_notebook.plots import bitrate_figure
+    from hs_notebook.qa import BITRATE_COLUMNS, bitrate_table
 
     variants = ladder_variants()
     ladder = build(variants)
@@ -700,7 +701,8 @@ def test_bitrate_table_and_figure() -> None:
 
 
 def test_bitrate_figure_of_the_sandbox_ladder(sandbox: Any) -> None:
-    from hs_notebook.qa import bitrate_figure, bitrate_table
+    from hs_notebook.plots import bitrate_figure
+    from hs_notebook.qa import bitrate_table
 
     ladder = inspect(sandbox.video_id, sandbox.signing_key, sandbox.project_id, sandbox.base_url)
     sizes = ladder.measure_segment_sizes()

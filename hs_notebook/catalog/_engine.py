@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from hs_notebook import validate
+from hs_notebook import formatting, validate
 from hs_notebook.catalog._results import concat_findings, summary_frame
 from hs_notebook.catalog._store import ResultStore
 from hs_notebook.client import AsyncClient
@@ -95,7 +95,7 @@ async def audit_one(
     except NotFound as exc:
         return status_row(video_id, "not_found", since(start), str(exc)), None
     except TimeoutError:
-        reason = f"timed out after {job.timeout:g} s"
+        reason = f"timed out after {formatting.seconds(job.timeout)}"
         return status_row(video_id, "error", since(start), reason), None
     except HeapStreamError as exc:
         return status_row(video_id, "error", since(start), f"{type(exc).__name__}: {exc}"), None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from hs_notebook import formatting
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.qa import COLUMNS as FINDING_COLUMNS_QA
 from hs_notebook.qa import SEVERITIES
@@ -198,7 +199,8 @@ class AuditResult:
         """``"500 videos: 480 findings, 10 refused, 10 error (41.2 videos/s)"``."""
         parts = [f"{n} {s}" for s, n in self.counts.items() if n]
         rate = self.videos_per_second
-        speed = f" ({rate:.1f} videos/s)" if self.audited and not math.isnan(rate) else ""
+        shown = self.audited and not math.isnan(rate)
+        speed = f" ({formatting.rate(rate, 'videos')})" if shown else ""
         return f"{len(self.summary)} videos: {', '.join(parts) or 'none'}{speed}"
 
     def __repr__(self) -> str:
