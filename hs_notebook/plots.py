@@ -75,24 +75,19 @@ def ladder_figure(renditions: pd.DataFrame) -> Figure:
 
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot()
-    rows = [
-        (
-            _num(r.height),
-            _num(r.bandwidth),
-            _num(r.average_bandwidth),
-            str(r.preset_id) if isinstance(r.preset_id, str) else "",
-        )
-        for r in renditions.itertuples()
-    ]
-    rows = [r for r in rows if r[0] is not None and r[1] is not None]
-    rows.sort()
+    rows: list[tuple[float, float, float | None]] = []
+    for r in renditions.itertuples():
+        height, peak = _num(r.height), _num(r.bandwidth)
+        if height is not None and peak is not None:
+            rows.append((height, peak, _num(r.average_bandwidth)))
+    rows.sort(key=lambda row: (row[0], row[1]))
     if rows:
-        hs = [r[0] for r in rows]
-        ax.plot(hs, [r[1] / 1e6 for r in rows], "o-", label="peak (BANDWIDTH)")
+        heights = [r[0] for r in rows]
+        ax.plot(heights, [r[1] / 1e6 for r in rows], "o-", label="peak (BANDWIDTH)")
         avg = [(r[0], r[2] / 1e6) for r in rows if r[2] is not None]
         if avg:
             ax.plot([a[0] for a in avg], [a[1] for a in avg], "s--", label="AVERAGE-BANDWIDTH")
-        for h, b, _a, _name in rows:
+        for h, b, _a in rows:
             ax.annotate(
                 f"{int(h)}p", (h, b / 1e6), textcoords="offset points", xytext=(7, -11), fontsize=8
             )
@@ -175,6 +170,7 @@ def findings_by_rule_figure(
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     from hs_notebook.qa import RULES, SEVERITIES
 
@@ -220,7 +216,7 @@ def findings_by_rule_figure(
             shown.append(severity)
         ax.set_yticks(positions, rules, fontsize=8)
         ax.invert_yaxis()  # first rule on top
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(0, max(left) * 1.12)
         for y, total in zip(positions, left, strict=True):
             ax.annotate(
@@ -318,3 +314,4 @@ def bitrate_figure(
     if n == 0:
         ax.text(0.5, 0.5, "no variants", ha="center", va="center", transform=ax.transAxes)
     return fig
+

@@ -115,7 +115,9 @@ async def audit_one(
     if table.empty:
         return row, None
     table = table.copy()
-    table.insert(0, "video_id", pd.array([video_id] * len(table), dtype="string"))
+    table.insert(
+        0, "video_id", pd.Series([video_id] * len(table), dtype="string", index=table.index)
+    )
     return row, table
 
 

@@ -87,15 +87,21 @@ def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.array([], dtype="string") for c in FINDINGS_COLUMNS})
 
 
-def normalise_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Coerce a summary table read back from disk to the documented dtypes."""
-    missing = set(SUMMARY_COLUMNS) - set(frame.columns)
+def _columns_of(frame: pd.DataFrame, columns: dict[str, str], what: str, hint: str) -> pd.DataFrame:
+    """``frame``'s documented columns, in order, or InvalidArgument naming the missing ones."""
+    missing = set(columns) - set(frame.columns)
     if missing:
         raise InvalidArgument(
-            f"the audit file lacks the column(s) {sorted(missing)}: it was not written by "
-            "hs_notebook.audit (use another out= path, or resume=False to overwrite it)"
+            f"the {what} file lacks the column(s) {sorted(missing)}: it was not written by "
+            f"hs_notebook.audit{hint}"
         )
-    out = frame[list(SUMMARY_COLUMNS)].copy()
+    return frame[list(columns)].copy()
+
+
+def normalise_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a summary table read back from disk to the documented dtypes."""
+    hint = " (use another out= path, or resume=False to overwrite it)"
+    out = _columns_of(frame, SUMMARY_COLUMNS, "audit", hint)
     for col in ("video_id", "status", "worst_rule", "reason"):
         values = out[col].astype("string")
         if col in ("worst_rule", "reason"):
@@ -108,13 +114,8 @@ def normalise_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def normalise_findings(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = set(FINDINGS_COLUMNS) - set(frame.columns)
-    if missing:
-        raise InvalidArgument(
-            f"the findings file lacks the column(s) {sorted(missing)}: it was not written by "
-            "hs_notebook.audit"
-        )
-    out = frame[list(FINDINGS_COLUMNS)].copy()
+    """Coerce a findings table read back from disk to the documented dtypes (text)."""
+    out = _columns_of(frame, FINDINGS_COLUMNS, "findings", "")
     for col in FINDINGS_COLUMNS:
         out[col] = out[col].astype("string").fillna("")
     return out
@@ -230,8 +231,9 @@ class AuditResult:
             )
             if len(top):
                 items = "".join(
-                    f"<li><b>{html.escape(rule)}</b> ({sev}): {n} video{'s' if n != 1 else ''}</li>"
-                    for (rule, sev), n in top.items()
+                    f"<li><b>{html.escape(str(rule))}</b> ({sev}): {n} video"
+                    f"{'s' if n != 1 else ''}</li>"
+                    for (rule, sev), n in zip(top.index.tolist(), top.tolist(), strict=True)
                 )
                 worst = f"<div><i>most common findings</i><ul>{items}</ul></div>"
         table = self.summary.head(50).to_html(index=False, na_rep="")
@@ -245,7 +247,7 @@ class AuditResult:
 def records(summary: pd.DataFrame) -> list[dict[str, Any]]:
     """Summary rows as plain dicts (``None`` for missing values)."""
     return [
-        {k: (None if v is pd.NA or v is None else v) for k, v in row.items()}
+        {str(k): (None if v is pd.NA or v is None else v) for k, v in row.items()}
         for row in summary.to_dict("records")
     ]
 
