@@ -54,6 +54,7 @@ from .ladder import (
     fetch_ladder_url_async,
     ladder_from_text,
 )
+from .plots import bitrate_figure, findings_by_rule_figure
 from .qa import (
     BITRATE_COLUMNS,
     RULES,
@@ -148,6 +149,7 @@ __all__ = [
     "audit",
     "audit_async",
     "audit_dask",
+    "bitrate_figure",
     "bitrate_table",
     "cues_table",
     "diagnose",
@@ -158,6 +160,7 @@ __all__ = [
     "fetch_ladder_async",
     "fetch_ladder_url",
     "fetch_ladder_url_async",
+    "findings_by_rule_figure",
     "generate_signing_key",
     "iframe_table",
     "inspect_token",

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from . import formatting
 from .errors import InvalidArgument, InvalidSigningKey, InvalidToken, TokenRejected
 
 __all__ = [
@@ -103,23 +104,6 @@ def _finite_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return not isinstance(value, float) or math.isfinite(value)
-
-
-def _human_delta(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rem = divmod(seconds, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes, secs = divmod(rem, 60)
-    parts = [f"{days}d"] if days else []
-    if hours or days:
-        parts.append(f"{hours}h")
-    if not days:
-        parts.append(f"{minutes}m")
-    if not days and not hours:
-        parts.append(f"{secs}s")
-    return sign + " ".join(parts)
 
 
 def _check_key_id(key_id: Any) -> str:
@@ -356,7 +340,7 @@ class Token(str):
             "no exp"
             if exp is None
             else ("expired " if self.is_expired else "expires in ")
-            + _human_delta(abs(self.remaining()))
+            + formatting.duration(abs(self.remaining()))
             + (" ago" if self.is_expired else "")
         )
         return f"<Token sub={self.video_id!r} kid={self.key_id!r} {when}>"
@@ -371,9 +355,9 @@ class Token(str):
                 if dt is not None:
                     rel = dt - datetime.now(UTC)
                     rel_text = (
-                        f"in {_human_delta(rel)}"
+                        f"in {formatting.duration(rel)}"
                         if rel.total_seconds() >= 0
-                        else f"{_human_delta(-rel)} ago"
+                        else f"{formatting.duration(-rel)} ago"
                     )
                     shown = f"{value} — {dt:%Y-%m-%d %H:%M:%S} UTC ({rel_text})"
             rows.append((name, shown))

@@ -18,11 +18,11 @@ from hs_notebook.catalog import (
     STATUSES,
     SUMMARY_COLUMNS,
     AuditResult,
-    _PartitionTokens,
     audit,
     audit_async,
     audit_dask,
 )
+from hs_notebook.catalog._dask import PartitionTokens
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.sandbox import Faults
 from hs_notebook.tokens import generate_signing_key, inspect_token
@@ -292,7 +292,7 @@ def test_a_failed_measurement_keeps_the_videos_findings(sandbox: Any) -> None:
 
 def test_partition_tokens_are_redacted() -> None:
     key = generate_signing_key("k-1")
-    tokens = _PartitionTokens({"v-1": str(key.mint("v-1", 60))})
+    tokens = PartitionTokens({"v-1": str(key.mint("v-1", 60))})
     shown = repr(tokens) + str(tokens)
     assert tokens.tokens["v-1"] not in shown and "redacted" in shown
 

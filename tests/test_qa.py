@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from matplotlib.container import BarContainer
 
 from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.ladder import fetch_ladder, ladder_from_text
@@ -597,7 +598,73 @@ def test_heapstream_resolution_boundaries(width: int, height: int, ok: bool) -> 
 # (the figures drawn from it, and from QAReport tables, are tested with hs_notebook.plots)
 
 
-def test_bitrate_table() -> None:
+def _bars(ax: Any) -> list[tuple[str, list[float]]]:
+    return [
+        (c.get_label(), [p.get_width() for p in c.patches])
+        for c in ax.containers
+        if isinstance(c, BarContainer)
+    ]
+
+
+def test_findings_by_rule_figure_counts_and_colours() -> None:
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from hs_notebook.plots import findings_by_rule_figure
+
+    # two errors (codecs on one variant, 60 fps on one), 3 infos (measured rules skipped)
+    findings = qa(build(with_variant(0, codecs=None, frame_rate=60.0)), measure=False)
+    fig = findings_by_rule_figure(findings)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    rules = [t.get_text() for t in ax.get_yticklabels()]
+    assert rules == [
+        "codecs_present",
+        "peak_bitrate",
+        "average_bitrate",
+        "peak_to_average",
+        "heapstream_frame_rate",
+    ]
+    bars = dict(_bars(ax))
+    assert bars == {"error": [1, 0, 0, 0, 1], "info": [0, 1, 1, 1, 0]}
+    colours = {c.get_label(): to_hex(c.patches[0].get_facecolor()) for c in ax.containers}
+    assert colours == {"error": "#cf222e", "info": "#0969da"}
+    # without infos, only the error bars remain
+    ax = findings_by_rule_figure(findings.table, include_info=False).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "codecs_present",
+        "heapstream_frame_rate",
+    ]
+    # nothing to plot: an empty chart that says so
+    clean = qa(build(ladder_variants()), sizes=sizes_for(ladder_variants()))
+    ax = findings_by_rule_figure(clean).axes[0]
+    assert ax.containers == [] and "no findings" in [t.get_text() for t in ax.texts]
+
+
+def test_findings_by_rule_figure_of_an_audit_counts_videos() -> None:
+    from hs_notebook.plots import findings_by_rule_figure
+
+    one = qa(build(with_variant(0, frame_rate=60.0)), measure=False).table
+    fast = ladder_variants()
+    fast[2].frame_rate = fast[3].frame_rate = 60.0
+    two = qa(build(fast), measure=False).table
+    table = pd.concat([one.assign(video_id="a"), two.assign(video_id="b")], ignore_index=True)
+    by_findings = dict(_bars(findings_by_rule_figure(table, include_info=False).axes[0]))
+    by_videos = dict(
+        _bars(findings_by_rule_figure(table, count="videos", include_info=False).axes[0])
+    )
+    assert by_findings == {"error": [3]}  # 1 + 2 variants above 30 fps
+    assert by_videos == {"error": [2]}  # in 2 videos
+    with pytest.raises(InvalidArgument, match="video_id"):
+        findings_by_rule_figure(one, count="videos")
+    with pytest.raises(InvalidArgument, match="count"):
+        findings_by_rule_figure(one, count="rules")
+    with pytest.raises(InvalidArgument, match="QAReport"):
+        findings_by_rule_figure("findings")  # type: ignore[arg-type]
+
+
+def test_bitrate_table_and_figure() -> None:
+
     from hs_notebook.qa import BITRATE_COLUMNS, bitrate_table
 
     variants = ladder_variants()
@@ -620,7 +687,7 @@ def test_bitrate_table() -> None:
     assert unmeasured["measured_peak"].isna().all()
 
 
-def test_bitrate_table_of_the_sandbox_ladder(sandbox: Any) -> None:
+def test_bitrate_figure_of_the_sandbox_ladder(sandbox: Any) -> None:
     from hs_notebook.qa import bitrate_table
 
     ladder = fetch_ladder(

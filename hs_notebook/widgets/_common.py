@@ -1,4 +1,5 @@
-"""Small helpers shared by the panels: HTML snippets, redacted tables, PNG figures, a ticker.
+"""Small helpers shared by the panels: HTML snippets, redacted tables, a ticker (figures, and
+figure_png, live in :mod:`hs_notebook.plots`).
 
 Nothing here fetches or parses anything; the panels get their data from the public API.
 """
@@ -7,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import threading
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from typing import Any
 
 import ipywidgets as W
@@ -22,8 +21,6 @@ __all__ = [
     "TABLE_BOX_CLASS",
     "Ticker",
     "error_html",
-    "figure_png",
-    "human_delta",
     "info_html",
     "table_box",
     "table_html",
@@ -79,21 +76,6 @@ def warning_html(message: str) -> str:
         f"<div class='hs-warning' role='status' style='{_BOX}background:#fff8c5;"
         f"border:1px solid #d4a72c;color:#4d2d00'>{html.escape(message)}</div>"
     )
-
-
-def human_delta(delta: timedelta) -> str:
-    """``1h 02m 03s`` / ``5m 00s`` / ``42s`` / ``2d 3h`` for a non-negative duration."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rem = divmod(seconds, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes, secs = divmod(rem, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 _NA = "–"
@@ -155,20 +137,6 @@ def table_html(
     if len(df) > max_rows:
         more = f"<div><i>… {len(df) - max_rows} more rows not shown</i></div>"
     return f"{_TABLE_STYLE}<div class='hs-table-scroll'>{body}</div>{more}"
-
-
-def figure_png(fig: Any, dpi: int = 96) -> bytes:
-    """Render a :class:`matplotlib.figure.Figure` to PNG bytes with the Agg canvas.
-
-    Figures are made with ``matplotlib.figure.Figure`` (not pyplot), so no GUI backend is
-    involved and nothing is shown twice.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
 
 
 class Ticker:

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from hs_notebook import formatting
 from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import HeapStreamError, TokenRejected
 from hs_notebook.ladder import RENDITION_DISPLAY_COLUMNS
+from hs_notebook.plots import figure_png, ladder_figure, segments_figure
 from hs_notebook.widgets._common import (
     error_html,
-    figure_png,
     info_html,
     table_box,
     table_html,
@@ -32,88 +31,14 @@ from hs_notebook.widgets._common import (
 from hs_notebook.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from hs_notebook.ladder import Ladder
 
-__all__ = ["LadderPanel", "ladder_figure", "segments_figure"]
+__all__ = ["LadderPanel"]
 
 _RENDITION_COLUMNS = RENDITION_DISPLAY_COLUMNS
 _SEGMENT_COLUMNS = ("index", "media_sequence", "duration", "size", "uri")
-
-
-def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
-
-
-def ladder_figure(renditions: pd.DataFrame) -> Figure:
-    """Bitrate vs resolution: peak (``bandwidth``) and ``average_bandwidth`` per rendition,
-    in Mbit/s against frame height."""
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.add_subplot()
-    rows = [
-        (
-            _num(r.height),
-            _num(r.bandwidth),
-            _num(r.average_bandwidth),
-            str(r.preset_id) if isinstance(r.preset_id, str) else "",
-        )
-        for r in renditions.itertuples()
-    ]
-    rows = [r for r in rows if r[0] is not None and r[1] is not None]
-    rows.sort()
-    if rows:
-        hs = [r[0] for r in rows]
-        ax.plot(hs, [r[1] / 1e6 for r in rows], "o-", label="peak (BANDWIDTH)")
-        avg = [(r[0], r[2] / 1e6) for r in rows if r[2] is not None]
-        if avg:
-            ax.plot([a[0] for a in avg], [a[1] for a in avg], "s--", label="AVERAGE-BANDWIDTH")
-        for h, b, _a, _name in rows:
-            ax.annotate(
-                f"{int(h)}p", (h, b / 1e6), textcoords="offset points", xytext=(7, -11), fontsize=8
-            )
-        ax.legend(loc="upper left", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no renditions with a resolution", ha="center", transform=ax.transAxes)
-    ax.set_xlabel("frame height (pixels)")
-    ax.set_ylabel("bitrate (Mbit/s)")
-    ax.set_title("Rendition ladder: bitrate vs resolution", fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.set_ylim(bottom=0)
-    return fig
-
-
-def segments_figure(segments: pd.DataFrame, title: str = "") -> Figure:
-    """Segment durations (bars, with ``EXT-X-TARGETDURATION`` as a line when known) and,
-    when a ``size`` column is present, segment sizes in kB."""
-    has_size = "size" in segments.columns and segments["size"].notna().any()
-    fig = Figure(figsize=(6.4, 4.6 if has_size else 2.6))
-    index = segments["index"].to_numpy() if "index" in segments.columns else range(len(segments))
-    ax = fig.add_subplot(2 if has_size else 1, 1, 1)
-    ax.bar(index, segments["duration"].astype(float).to_numpy(), color="#4c72b0")
-    target = segments.attrs.get("target_duration")
-    if target:
-        ax.axhline(float(target), color="#c44e52", ls="--", lw=1, label="target duration")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("duration (s)")
-    ax.set_title(f"Segments{': ' + title if title else ''}", fontsize=10)
-    ax.grid(True, axis="y", alpha=0.3)
-    if has_size:
-        ax2 = fig.add_subplot(2, 1, 2, sharex=ax)
-        sizes = segments["size"].astype("Float64").to_numpy(dtype=float, na_value=float("nan"))
-        ax2.bar(index, sizes / 1000, color="#55a868")
-        ax2.set_ylabel("size (kB)")
-        ax2.grid(True, axis="y", alpha=0.3)
-        ax2.set_xlabel("segment index")
-    else:
-        ax.set_xlabel("segment index")
-    fig.tight_layout()
-    return fig
 
 
 def _png_output(fig: Figure, alt: str) -> dict[str, Any]:
@@ -212,7 +137,7 @@ class LadderPanel(W.VBox):
         elapsed = time.perf_counter() - started
         self.ladder = ladder
         n = len(ladder.preset_ids)
-        self.status.value = f"fetched master and {n} presets in {elapsed:.2f} s"
+        self.status.value = f"fetched master and {n} presets in {formatting.seconds(elapsed, 2)}"
         self._show(ladder)
         return ladder
 
@@ -284,8 +209,8 @@ class LadderPanel(W.VBox):
         for row in ladder.renditions.itertuples():
             key = row.preset_id if isinstance(row.preset_id, str) else row.uri
             if key in ladder.preset_ids:
-                bw = _num(row.bandwidth)
-                rate = f", {int(bw) // 1000} kbit/s" if bw is not None else ""
+                bw = row.bandwidth
+                rate = f", {formatting.bitrate(bw)}" if pd.notna(bw) else ""
                 label = f"{key} ({row.width}x{row.height}{rate})"
                 options.append((label, key))
         self.token_panel.set_resources(

@@ -21,12 +21,13 @@ import ipywidgets as W
 import pandas as pd
 from traitlets import Unicode
 
+from hs_notebook import formatting
 from hs_notebook.diagnose import Diagnosis, diagnose
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.redaction import redact
 from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey, Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream
-from hs_notebook.widgets._common import Ticker, error_html, human_delta
+from hs_notebook.widgets._common import Ticker, error_html
 from hs_notebook.widgets.proxy import browser_url
 
 if TYPE_CHECKING:
@@ -413,7 +414,7 @@ class TokenPanel(W.VBox):
             self.expires_label.value = f"expired at {exp:%Y-%m-%d %H:%M:%S} UTC"
             return False
         self.expires_label.value = (
-            f"expires in {human_delta(left)} (at {exp:%Y-%m-%d %H:%M:%S} UTC)"
+            f"expires in {formatting.duration(left)} (at {exp:%Y-%m-%d %H:%M:%S} UTC)"
         )
         return True
 

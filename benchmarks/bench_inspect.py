@@ -1,8 +1,9 @@
-"""Benchmark: ``hs_notebook.ladder.inspect`` against a naive sequential fetch loop and the
+"""Benchmark: ``hs_notebook.ladder.fetch_ladder`` against a naive sequential fetch loop and the
 critical path, on a local sandbox with injected latency; and the cost of tabulating a
 1,000-segment media playlist against ``m3u8.loads`` alone.
 
-Run:  .venv/bin/python benchmarks/inspect.py [--profile tiny|demo] [--latency 0.05] [--runs 15]
+Run:  .venv/bin/python benchmarks/bench_inspect.py [--profile tiny|demo] [--latency 0.05]
+                                                   [--runs 15]
 
 Everything is measured in one run, side by side; the table prints medians, ratios and
 PASS/FAIL against the targets:
@@ -16,29 +17,20 @@ PASS/FAIL against the targets:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
 
-# This file is named like the stdlib module ``inspect``: run as a script, its directory
-# comes first on sys.path and would shadow it.  Put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+import httpx
+import m3u8
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-import m3u8  # noqa: E402
-
-from hs_notebook.hls import segments_table  # noqa: E402
-from hs_notebook.http import Client, child_url  # noqa: E402
-from hs_notebook.ladder import fetch_ladder, ladder_from_text, propagate_tokens  # noqa: E402
-from hs_notebook.sandbox.faults import Faults  # noqa: E402
-from hs_notebook.sandbox.server import Sandbox  # noqa: E402
+from hs_notebook.hls import segments_table
+from hs_notebook.http import Client, child_url
+from hs_notebook.ladder import fetch_ladder, ladder_from_text, propagate_tokens
+from hs_notebook.sandbox.faults import Faults
+from hs_notebook.sandbox.server import Sandbox
 
 
 def median_time(fn: Callable[[], Any], runs: int, warmup: int = 1) -> float:
@@ -128,7 +120,7 @@ def main() -> int:
     print(f"{'measurement':58s} {'median':>10s}")
     print("-" * 70)
     for name, value in [
-        ("inspect() (shared Client, mint + 1 + N concurrent GETs)", t_inspect),
+        ("fetch_ladder() (shared Client, mint + 1 + N concurrent GETs)", t_inspect),
         ("naive loop: httpx.get master, then each preset in turn", t_naive),
         ("naive loop, one pooled httpx.Client (sequential)", t_pooled),
         ("parse/tabulate alone (ladder_from_text, no HTTP)", parse),

@@ -18,29 +18,22 @@ speed-up over the baseline, and PASS/FAIL against the targets: >= 10x the sequen
 baseline (the faster engine), every id present in the summary, peak RSS < 1 GiB.  Exit
 status 0 on PASS, 1 on FAIL.
 
-    .venv/bin/python benchmarks/audit.py [--videos 500] [--baseline 50] [--concurrency 16]
-                                         [--engine local|dask|both] [--in-process]
+    .venv/bin/python benchmarks/bench_audit.py [--videos 500] [--baseline 50] [--concurrency 16]
+                                               [--engine local|dask|both] [--in-process]
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import multiprocessing as mp
+import resource
 import sys
+import time
+from typing import Any
 
-# Run as a script, this directory is sys.path[0]; a sibling benchmark named like a stdlib
-# module (benchmarks/inspect.py) would then shadow it.  Drop it before any other import.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
-
-from hs_notebook.catalog import audit  # noqa: E402
-from hs_notebook.sandbox import Faults, Sandbox  # noqa: E402
-from hs_notebook.tokens import SigningKey  # noqa: E402
+from hs_notebook.catalog import audit
+from hs_notebook.sandbox import Faults, Sandbox
+from hs_notebook.tokens import SigningKey
 
 TARGET_SPEEDUP = 10.0
 TARGET_RSS = 1 << 30  # bytes
