@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from hs_notebook.errors import SandboxError
-from hs_notebook.sandbox import media as media_mod
+from hs_notebook.sandbox import ffmpeg as ffmpeg_mod
 from hs_notebook.sandbox._media_mp4 import avc_codec_from_avcc, mp4_codecs, mp4a_codec_from_esds
+from hs_notebook.sandbox.cache import load_media
 from hs_notebook.sandbox.media import (
     GENERATOR_VERSION,
     PROFILES,
@@ -309,8 +310,9 @@ def test_second_call_loads_from_cache_without_ffmpeg(
     cache = generated[2]
     before = snapshot(cache)
 
-    monkeypatch.setattr(media_mod, "_run_ffmpeg", _no_ffmpeg)
-    monkeypatch.setattr(media_mod, "ffmpeg_exe", _no_ffmpeg)
+    monkeypatch.setattr(ffmpeg_mod, "run_ffmpeg", _no_ffmpeg)
+    monkeypatch.setattr(ffmpeg_mod, "ffmpeg_exe", _no_ffmpeg)
+    monkeypatch.setattr(subprocess, "run", _no_ffmpeg)
     lines: list[str] = []
     again = ensure_media("tiny", cache_dir=cache, progress=lines.append)
     assert again == tiny
@@ -323,7 +325,7 @@ def test_env_var_selects_the_cache(
 ) -> None:
     cache = generated[2]
     monkeypatch.setenv("HS_NOTEBOOK_CACHE", str(cache))
-    monkeypatch.setattr(media_mod, "_run_ffmpeg", _no_ffmpeg)
+    monkeypatch.setattr(ffmpeg_mod, "run_ffmpeg", _no_ffmpeg)
     assert cache_root() == cache
     assert ensure_media("tiny") == tiny
     monkeypatch.delenv("HS_NOTEBOOK_CACHE")
@@ -341,7 +343,7 @@ def test_manifest_is_relocatable_and_validated(tiny: MediaSet, tmp_path: Path) -
     assert not any(Path(p).is_absolute() for p in manifest["files"])
     copy = tmp_path / "moved"
     shutil.copytree(tiny.root, copy)
-    moved = media_mod._load(copy, TINY)
+    moved = load_media(copy, TINY)
     assert moved is not None and moved.root == copy
     assert moved.renditions[0].segments[0].path == copy / tiny.renditions[0].segments[
         0
@@ -349,7 +351,7 @@ def test_manifest_is_relocatable_and_validated(tiny: MediaSet, tmp_path: Path) -
     # a truncated segment makes the cached set invalid (it would be regenerated)
     seg = copy / tiny.renditions[1].segments[1].path.relative_to(tiny.root)
     seg.write_bytes(seg.read_bytes()[:188])
-    assert media_mod._load(copy, TINY) is None
+    assert load_media(copy, TINY) is None
 
 
 def _child_script(cache: Path) -> str:
@@ -364,6 +366,7 @@ def _child_script(cache: Path) -> str:
     )
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_generation(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -390,7 +393,7 @@ def test_two_processes_share_one_generation(tmp_path: Path) -> None:
         f"tiny-v{GENERATOR_VERSION}",
         f"tiny-v{GENERATOR_VERSION}.lock",
     ]
-    loaded = media_mod._load(Path(results[0]["root"]), TINY)
+    loaded = load_media(Path(results[0]["root"]), TINY)
     assert loaded is not None and len(loaded.renditions) == 4
 
 
@@ -433,7 +436,7 @@ def test_threads_and_crash_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert sorted(p.name for p in final.parent.iterdir()) == [final.name, f"{final.name}.lock"]
     media = results[0]
     assert media.timecode_overlay is False
-    assert media_mod._drawtext_available() is False
+    assert ffmpeg_mod.drawtext_available() is False
     assert all(s.path.is_file() for r in media.renditions for s in r.segments)
 
 
@@ -450,7 +453,7 @@ def test_unknown_profile_raises(tmp_path: Path) -> None:
 
 def test_ffmpeg_failure_quotes_stderr() -> None:
     with pytest.raises(SandboxError) as info:
-        media_mod._run_ffmpeg(
+        ffmpeg_mod.run_ffmpeg(
             ["-f", "lavfi", "-i", "no_such_source_xyz", "-f", "null", "-"], what="testing errors"
         )
     message = str(info.value)

@@ -14,9 +14,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hs_notebook.sandbox.app import ProjectInfo, RequestRecord, VideoInfo
+    from hs_notebook.sandbox.app import RequestRecord
     from hs_notebook.sandbox.faults import Faults
     from hs_notebook.sandbox.server import Sandbox, serve
+    from hs_notebook.sandbox.videos import ProjectInfo, VideoInfo
 
 __all__ = ["Faults", "ProjectInfo", "RequestRecord", "Sandbox", "VideoInfo", "serve"]
 
@@ -25,8 +26,8 @@ _LAZY = {
     "serve": "hs_notebook.sandbox.server",
     "Faults": "hs_notebook.sandbox.faults",
     "RequestRecord": "hs_notebook.sandbox.app",
-    "VideoInfo": "hs_notebook.sandbox.app",
-    "ProjectInfo": "hs_notebook.sandbox.app",
+    "VideoInfo": "hs_notebook.sandbox.videos",
+    "ProjectInfo": "hs_notebook.sandbox.videos",
 }
 
 

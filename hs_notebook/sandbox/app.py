@@ -34,9 +34,8 @@ present is ignored and never propagated).  Token-protected answers carry
 from __future__ import annotations
 
 import logging
-import math
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,26 +61,28 @@ from hs_notebook.sandbox.faults import (
     Send,
 )
 from hs_notebook.sandbox.player import PlayerTrack, render_player
+from hs_notebook.sandbox.playlists import (
+    render_master_playlist,
+    render_media_playlist,
+    render_storyboard_vtt,
+    render_text_track_playlist,
+    token_query,
+)
+from hs_notebook.sandbox.videos import ProjectInfo, VideoInfo, build_catalog
 from hs_notebook.tokens import ALGORITHM, inspect_token, load_public_key, verify_token
 from hs_notebook.urls import URL_KINDS
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-    from hs_notebook.sandbox.media import MediaSet, RenditionMedia, TextTrackMedia
+    from hs_notebook.sandbox.mediaset import MediaSet, RenditionMedia, TextTrackMedia
 
 __all__ = [
     "CONTENT_TYPES",
     "ROUTE_PREFIXES",
-    "ProjectInfo",
     "RequestRecord",
     "SandboxState",
-    "VideoInfo",
     "create_app",
-    "render_master_playlist",
-    "render_media_playlist",
-    "render_storyboard_vtt",
-    "render_text_track_playlist",
 ]
 
 logger = logging.getLogger("hs_notebook.sandbox")
@@ -99,45 +100,12 @@ CONTENT_TYPES: dict[str, str] = {
 #: URL kind (as in :data:`hs_notebook.urls.URL_KINDS`) -> first path segment.
 ROUTE_PREFIXES: dict[str, str] = {kind: spec.prefix for kind, spec in URL_KINDS.items()}
 
-MAIN_PROJECT_ID = 1
-NO_ORIGINALS_PROJECT_ID = 2
-MAIN_VIDEO_ID = "v-demo"
-PUBLIC_VIDEO_ID = "v-public"
-NO_ORIGINALS_VIDEO_ID = "v-noorig"
-FIRST_STORYBOARD_ID = 1001
-
 _PRIVATE_CACHE = "private, no-store"
 _PUBLIC_CACHE = "public, max-age=60"
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 # ---------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    """A sandbox project."""
-
-    project_id: int
-    name: str
-    keep_originals: bool
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """A sandbox video and the ids of everything it owns.
-
-    ``presets`` maps rendition name -> preset id (ascending bandwidth), ``text_tracks``
-    maps language -> text track id.
-    """
-
-    video_id: str
-    project_id: int
-    private: bool
-    presets: dict[str, str]
-    text_tracks: dict[str, str]
-    storyboard_id: int
-    poster_id: str
 
 
 @dataclass(frozen=True)
@@ -175,51 +143,6 @@ class _KeyRecord:
     revoked: bool = False
 
 
-@dataclass
-class _Catalog:
-    projects: dict[int, ProjectInfo] = field(default_factory=dict)
-    videos: dict[str, VideoInfo] = field(default_factory=dict)
-    presets: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (video, index)
-    text_tracks: dict[str, tuple[str, int]] = field(default_factory=dict)
-    storyboards: dict[int, str] = field(default_factory=dict)
-    posters: dict[str, str] = field(default_factory=dict)
-
-
-def _build_catalog(media: MediaSet, catalog_size: int) -> _Catalog:
-    cat = _Catalog()
-    cat.projects[MAIN_PROJECT_ID] = ProjectInfo(MAIN_PROJECT_ID, "Sandbox", True)
-    cat.projects[NO_ORIGINALS_PROJECT_ID] = ProjectInfo(
-        NO_ORIGINALS_PROJECT_ID, "Sandbox (keep_originals=False)", False
-    )
-    specs: list[tuple[str, int, bool]] = [
-        (MAIN_VIDEO_ID, MAIN_PROJECT_ID, True),
-        (PUBLIC_VIDEO_ID, MAIN_PROJECT_ID, False),
-        (NO_ORIGINALS_VIDEO_ID, NO_ORIGINALS_PROJECT_ID, True),
-    ]
-    specs += [(f"v-cat-{i:05d}", MAIN_PROJECT_ID, True) for i in range(1, catalog_size + 1)]
-    for n, (video_id, project_id, private) in enumerate(specs):
-        presets = {r.name: f"{video_id}-{r.name}" for r in media.renditions}
-        tracks = {t.language: f"{video_id}-{t.language}" for t in media.text_tracks}
-        storyboard_id = FIRST_STORYBOARD_ID + n
-        poster_id = f"{video_id}-poster"
-        cat.videos[video_id] = VideoInfo(
-            video_id=video_id,
-            project_id=project_id,
-            private=private,
-            presets=presets,
-            text_tracks=tracks,
-            storyboard_id=storyboard_id,
-            poster_id=poster_id,
-        )
-        for i, preset_id in enumerate(presets.values()):
-            cat.presets[preset_id] = (video_id, i)
-        for i, track_id in enumerate(tracks.values()):
-            cat.text_tracks[track_id] = (video_id, i)
-        cat.storyboards[storyboard_id] = video_id
-        cat.posters[poster_id] = video_id
-    return cat
-
-
 class SandboxState:
     """Everything the routes read; thread-safe for the mutations done from other threads.
 
@@ -241,7 +164,7 @@ class SandboxState:
         self.media = media
         self.child_tokens = child_tokens
         self.fault_salt = fault_salt
-        self.catalog = _build_catalog(media, catalog_size)
+        self.catalog = build_catalog(media, catalog_size)
         self._lock = threading.Lock()
         self._keys: dict[str, _KeyRecord] = {}
         self._redirects: dict[str, tuple[str, int]] = {}
@@ -320,110 +243,6 @@ class SandboxState:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
-
-
-# ---------------------------------------------------------------------------- text renderers
-
-
-def _token_query(token: str | None) -> str:
-    return f"?token={quote(token, safe='')}" if token else ""
-
-
-def _q(value: str) -> str:
-    """An HLS quoted-string attribute value (no double quote, CR or LF allowed)."""
-    return '"' + value.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
-
-
-def render_master_playlist(
-    media: MediaSet,
-    video: VideoInfo,
-    base: str,
-    token: str | None,
-) -> str:
-    """The master playlist of ``video``: subtitle renditions, then variants ascending.
-
-    ``base`` is the origin (``http://host:port`` plus any root path); ``token`` is appended
-    to each child URI when not ``None``.
-    """
-    project = video.project_id
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    has_subs = bool(media.text_tracks)
-    for track in media.text_tracks:
-        track_id = video.text_tracks[track.language]
-        uri = f"{base}/mplt/{project}/{quote(track_id)}/{_token_query(token)}"
-        lines.append(
-            '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",'
-            f"NAME={_q(track.name)},LANGUAGE={_q(track.language)},"
-            f"DEFAULT={'YES' if track.default else 'NO'},AUTOSELECT=YES,URI={_q(uri)}"
-        )
-    for rendition in media.renditions:
-        preset_id = video.presets[rendition.name]
-        attrs = [
-            f"BANDWIDTH={rendition.bandwidth}",
-            f"AVERAGE-BANDWIDTH={rendition.average_bandwidth}",
-            f"RESOLUTION={rendition.width}x{rendition.height}",
-            f"CODECS={_q(rendition.codecs)}",
-            f"FRAME-RATE={float(rendition.frame_rate):.3f}",
-        ]
-        if has_subs:
-            attrs.append('SUBTITLES="subs"')
-        lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        lines.append(f"{base}/mpl/{project}/{quote(preset_id)}/{_token_query(token)}")
-    return "\n".join(lines) + "\n"
-
-
-def _vod_header(target_duration: int) -> list[str]:
-    return [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{target_duration}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]
-
-
-def render_media_playlist(rendition: RenditionMedia, prefix: str, token: str | None) -> str:
-    """A VOD media playlist of ``rendition``'s segments.
-
-    ``prefix`` is prepended to each segment name: ``""`` gives relative URIs, an absolute
-    preset URL (ending in ``/``) gives absolute ones.
-    """
-    lines = _vod_header(rendition.target_duration)
-    for seg in rendition.segments:
-        lines.append(f"#EXTINF:{seg.duration:.6f},")
-        lines.append(f"{prefix}{quote(seg.name)}{_token_query(token)}")
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
-
-
-def render_text_track_playlist(track: TextTrackMedia, prefix: str, token: str | None) -> str:
-    """A VOD media playlist with one segment: the whole WebVTT file ``<lang>.vtt``."""
-    lines = _vod_header(max(1, math.ceil(track.duration)))
-    lines.append(f"#EXTINF:{track.duration:.6f},")
-    lines.append(f"{prefix}{quote(track.language)}.vtt{_token_query(token)}")
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
-
-
-def _vtt_time(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
-def render_storyboard_vtt(media: MediaSet, prefix: str, token: str | None) -> str:
-    """The storyboard WebVTT: one cue per tile, ``<sprite>#xywh=x,y,w,h``."""
-    out = ["WEBVTT", ""]
-    for cue in media.storyboard.cues:
-        out.append(f"{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}")
-        out.append(
-            f"{prefix}{quote(cue.sprite)}{_token_query(token)}#xywh={cue.x},{cue.y},{cue.w},{cue.h}"
-        )
-        out.append("")
-    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -590,7 +409,7 @@ def create_app(state: SandboxState) -> Any:
         project = project_of(request)
         video = video_in(project, request.path_params["video"])
         token = authorize(request, video)
-        tq = _token_query(token)
+        tq = token_query(token)
         up = "../../../"  # from /e/{project}/{video}/ back to the root, proxy-safe
         pid = project.project_id
         rendition = media.renditions[len(media.renditions) // 2]

@@ -24,20 +24,17 @@ from urllib.parse import quote
 import uvicorn
 
 from hs_notebook.errors import InvalidArgument, InvalidId, SandboxError
-from hs_notebook.sandbox.app import (
+from hs_notebook.sandbox.app import ROUTE_PREFIXES, RequestRecord, SandboxState, create_app
+from hs_notebook.sandbox.faults import FaultInjector, Faults
+from hs_notebook.sandbox.media import PROFILES, MediaSet, ensure_media
+from hs_notebook.sandbox.videos import (
     MAIN_PROJECT_ID,
     MAIN_VIDEO_ID,
     NO_ORIGINALS_PROJECT_ID,
     NO_ORIGINALS_VIDEO_ID,
     PUBLIC_VIDEO_ID,
-    ROUTE_PREFIXES,
-    RequestRecord,
-    SandboxState,
     VideoInfo,
-    create_app,
 )
-from hs_notebook.sandbox.faults import FaultInjector, Faults
-from hs_notebook.sandbox.media import PROFILES, MediaSet, ensure_media
 from hs_notebook.tokens import SigningKey, Token, generate_signing_key
 
 __all__ = ["Sandbox", "serve"]
