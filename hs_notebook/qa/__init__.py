@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from hs_notebook.qa.bitrates import BITRATE_COLUMNS, bitrate_table
 from hs_notebook.qa.checks import (
+    BITRATE_TOLERANCE,
     HEAPSTREAM_MAX_FRAME_RATE,
     HEAPSTREAM_MAX_HEIGHT,
     HEAPSTREAM_MIN_HEIGHT,
@@ -48,6 +49,7 @@ from hs_notebook.qa.rules import RULES, SEVERITIES, Rule, RuleTable
 
 __all__ = [
     "BITRATE_COLUMNS",
+    "BITRATE_TOLERANCE",
     "COLOURS",
     "COLUMNS",
     "HEAPSTREAM_MAX_FRAME_RATE",
