@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog import AuditResult, audit, audit_async, audit_dask
 from .client import AsyncClient, Client
-from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
+from .diagnose import TOKEN_FINDING_CODES, Diagnosis, TokenFinding, diagnose
 from .download import download
 from .errors import (
     TOKEN_REJECTION_REASONS,
@@ -64,7 +64,7 @@ from .qa import (
     qa,
     qa_async,
 )
-from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
+from .tokens import SigningKey, Token, decode_token, generate_signing_key, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
     URL_KINDS,
@@ -109,8 +109,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BITRATE_COLUMNS",
     "DEFAULT_BASE_URL",
-    "FINDING_CODES",
     "RULES",
+    "TOKEN_FINDING_CODES",
     "TOKEN_REJECTION_REASONS",
     "URL_KINDS",
     "AsyncClient",
@@ -123,7 +123,6 @@ __all__ = [
     "EmbedPanel",
     "Faults",
     "FetchError",
-    "Finding",
     "Findings",
     "HeapStream",
     "HeapStreamError",
@@ -143,6 +142,7 @@ __all__ = [
     "SigningKey",
     "StoryboardPanel",
     "Token",
+    "TokenFinding",
     "TokenPanel",
     "TokenRejected",
     "VTTError",
@@ -153,6 +153,7 @@ __all__ = [
     "bitrate_figure",
     "bitrate_table",
     "cues_table",
+    "decode_token",
     "diagnose",
     "download",
     "embed",
@@ -162,7 +163,6 @@ __all__ = [
     "iframe_table",
     "inspect",
     "inspect_async",
-    "inspect_token",
     "inspect_url",
     "inspect_url_async",
     "ladder_from_text",

@@ -60,7 +60,7 @@ from hs_notebook.hls import (
     renditions_table,
     segments_table,
 )
-from hs_notebook.tokens import SigningKey, Token, inspect_token
+from hs_notebook.tokens import SigningKey, Token, decode_token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url, redact_token
 from hs_notebook.vtt import cues_table, storyboard_table
 
@@ -226,7 +226,7 @@ def _as_token(text: str | None) -> Token | None:
     if not text:
         return None
     try:
-        return inspect_token(text)
+        return decode_token(text)
     except InvalidToken:
         return None  # the origin will say malformed_token, with a diagnosis
 

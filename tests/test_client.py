@@ -4,6 +4,7 @@ the sync face against the real sandbox origin on loopback."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -34,7 +35,7 @@ from hs_notebook.errors import (
     VTTError,
 )
 from hs_notebook.sandbox.faults import Faults
-from hs_notebook.tokens import b64url_encode, generate_signing_key
+from hs_notebook.tokens import generate_signing_key
 
 P = "https://app.example.com/mpl/1/preset/?token=TOK"
 
@@ -203,6 +204,10 @@ def test_head_and_stream(sandbox: Any) -> None:
 
 
 # ---------------------------------------------------------------- sandbox: refusals
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _hs256_token(kid: str, sub: str) -> str:
