@@ -20,6 +20,7 @@ import html
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -287,6 +288,11 @@ def _as_epoch(value: datetime | float | int, now: float, what: str) -> int:
 # ---------------------------------------------------------------------------- keys
 
 
+#: PyJWT's JWS encoder (RS256 only) and the claims' JSON writer (jwt.encode's separators).
+_JWS = jwt.PyJWS(algorithms=[ALGORITHM])
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 class _HeaderOrder(json.JSONEncoder):
     """Writes a JOSE header as ``alg, typ, kid`` (PyJWT starts it with ``typ``), so minted
     tokens keep the byte layout HeapStream's docs show; other objects are unchanged."""
@@ -470,8 +476,11 @@ class SigningKey:
         return claims
 
     def _sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(
-            claims,
+        # PyJWT's JWS encoder, the layer jwt.encode ends in, given the claims' JSON as
+        # jwt.encode writes it: skipping jwt.encode's re-checks of claims we just validated
+        # keeps mint within 10 % of one RSA signature (benchmarks/mint.py: b/c >= 0.9)
+        return _JWS.encode(
+            _CLAIMS_JSON.encode(claims).encode(),
             self.__private,
             algorithm=ALGORITHM,
             headers=self._headers,
@@ -544,7 +553,7 @@ class SigningKey:
 
 
 def _now() -> float:
-    return datetime.now(UTC).timestamp()
+    return time.time()
 
 
 def generate_signing_key(key_id: str | None = None) -> SigningKey:
