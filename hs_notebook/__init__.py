@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .catalog import AuditResult, audit, audit_async, audit_dask
-from .diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
+from .diagnose import TOKEN_FINDING_CODES, Diagnosis, TokenFinding, diagnose
 from .download import download
 from .errors import (
     TOKEN_REJECTION_REASONS,
@@ -64,7 +64,7 @@ from .qa import (
     qa_async,
 )
 from .redaction import redact, redact_frame, redact_token
-from .tokens import SigningKey, Token, generate_signing_key, inspect_token, verify_token
+from .tokens import SigningKey, Token, decode_token, generate_signing_key, verify_token
 from .urls import (
     DEFAULT_BASE_URL,
     URL_KINDS,
@@ -108,8 +108,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BITRATE_COLUMNS",
     "DEFAULT_BASE_URL",
-    "FINDING_CODES",
     "RULES",
+    "TOKEN_FINDING_CODES",
     "TOKEN_REJECTION_REASONS",
     "URL_KINDS",
     "AsyncClient",
@@ -122,7 +122,6 @@ __all__ = [
     "EmbedPanel",
     "Faults",
     "FetchError",
-    "Finding",
     "HeapStream",
     "HeapStreamError",
     "Inspector",
@@ -142,6 +141,7 @@ __all__ = [
     "SigningKey",
     "StoryboardPanel",
     "Token",
+    "TokenFinding",
     "TokenPanel",
     "TokenRejected",
     "VTTError",
@@ -152,6 +152,7 @@ __all__ = [
     "bitrate_figure",
     "bitrate_table",
     "cues_table",
+    "decode_token",
     "diagnose",
     "download",
     "embed",
@@ -163,7 +164,6 @@ __all__ = [
     "findings_by_rule_figure",
     "generate_signing_key",
     "iframe_table",
-    "inspect_token",
     "ladder_from_text",
     "master_playlist_info",
     "media_playlist_info",

@@ -136,7 +136,7 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo until Ctrl-C. Exit status 0 after Ctrl-C, 1 when Voilà fails."""
-    from hs_notebook.widgets.inspector import ENV_SANDBOX_PROFILE, has_credentials
+    from hs_notebook.env import ENV_SANDBOX_PROFILE, env_value, has_credentials
 
     parser = argparse.ArgumentParser(
         prog="python -m hs_notebook.app_demo",
@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         choices=["demo", "tiny"],
-        default=os.environ.get(ENV_SANDBOX_PROFILE, "demo"),
+        default=env_value(ENV_SANDBOX_PROFILE, default="demo"),
         help="sandbox media profile (default $HS_NOTEBOOK_SANDBOX_PROFILE or demo)",
     )
     args = parser.parse_args(argv)

@@ -28,11 +28,9 @@ def _load_key(args: argparse.Namespace) -> Any:
     from .tokens import SigningKey
 
     if getattr(args, "key_file", None):
-        import os
+        from .env import ENV_KEY_ID, env_value
 
-        from .tokens import ENV_KEY_ID
-
-        key_id = args.key_id or os.environ.get(ENV_KEY_ID, "").strip()
+        key_id = args.key_id or env_value(ENV_KEY_ID)
         if not key_id:
             raise _Usage(
                 f"--key-file needs --key-id (or ${ENV_KEY_ID}): the id the HeapStream API "
@@ -40,11 +38,9 @@ def _load_key(args: argparse.Namespace) -> Any:
             )
         return SigningKey.from_file(key_id, args.key_file)
     if getattr(args, "key_id", None):
-        import os
+        from .env import ENV_KEY, env_value
 
-        from .tokens import ENV_KEY
-
-        b64 = os.environ.get(ENV_KEY, "")
+        b64 = env_value(ENV_KEY)
         if not b64:
             raise _Usage(f"--key-id given without --key-file, and {ENV_KEY} is not set")
         return SigningKey.load(args.key_id, b64)
@@ -119,7 +115,7 @@ def cmd_urls(args: argparse.Namespace) -> int:
 
 def cmd_inspect_token(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
-    from .tokens import inspect_token, load_public_key
+    from .tokens import decode_token, load_public_key
 
     public_key = None
     if args.public_key:
@@ -129,7 +125,7 @@ def cmd_inspect_token(args: argparse.Namespace) -> int:
             raise _Usage(f"cannot read {args.public_key}: {exc.strerror}") from None
     findings = diagnose(args.token, url=args.url, public_key=public_key)
     try:
-        tok = inspect_token(args.token)
+        tok = decode_token(args.token)
     except HeapStreamError:
         tok = None
     if args.json:

@@ -7,25 +7,36 @@
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import InvalidToken, TokenRejected
-from .tokens import ALGORITHM, AUDIENCE, DEFAULT_LEEWAY, Token, load_public_key, verify_token
+from .tokens import (
+    ALGORITHM,
+    AUDIENCE,
+    DEFAULT_LEEWAY,
+    Token,
+    audience_matches,
+    load_public_key,
+    quote_claim,
+    verify_token,
+)
 from .urls import VIDEO_ID_KINDS, parse_signed_url
+from .validate import is_finite_number
 
-__all__ = ["FINDING_CODES", "Diagnosis", "Finding", "diagnose"]
+__all__ = ["TOKEN_FINDING_CODES", "Diagnosis", "TokenFinding", "diagnose"]
 
 #: Every code :func:`diagnose` can report, with what it means.
-FINDING_CODES: dict[str, str] = {
+TOKEN_FINDING_CODES: dict[str, str] = {
     "malformed_token": "the text is not a compact JWT",
+    "crit_not_understood": "the header lists critical extensions (crit) that are not "
+    "understood (RFC 7515 §4.1.11)",
     "alg_not_allowed": "the header alg is not RS256",
     "kid_missing": "the header has no kid, so the origin cannot find the signing key",
     "kid_in_claims": "kid is in the claims instead of the header (as the Go example in "
     "HeapStream's docs does)",
-    "wrong_audience": 'aud is not "v"',
+    "wrong_audience": 'aud is not "v" (nor a list of strings holding "v")',
     "sub_missing": "there is no sub claim (the video id)",
     "wrong_subject": "sub is not the video in the URL",
     "token_mismatch": "the URL carries a different token than the one diagnosed",
@@ -40,7 +51,7 @@ _FAR = timedelta(days=366)
 
 
 @dataclass(frozen=True)
-class Finding:
+class TokenFinding:
     """One problem with a token. ``severity`` is ``error`` (would be refused) or
     ``warning`` (accepted, but probably not what was meant)."""
 
@@ -52,8 +63,8 @@ class Finding:
         return f"{self.severity}: {self.code}: {self.message}"
 
 
-class Diagnosis(list[Finding]):
-    """A list of :class:`Finding` (empty when all is well) that renders in notebooks."""
+class Diagnosis(list[TokenFinding]):
+    """A list of :class:`TokenFinding` (empty when all is well) that renders in notebooks."""
 
     @property
     def ok(self) -> bool:
@@ -94,12 +105,6 @@ def _ago(seconds: float) -> str:
         return ""
 
 
-def _number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return not isinstance(value, float) or math.isfinite(value)  # NaN/Infinity/1e400
-
-
 def diagnose(
     token: Any,
     url: str | None = None,
@@ -126,57 +131,68 @@ def diagnose(
     )
     try:
         tok = Token(token)
-    except InvalidToken as exc:
-        out.append(Finding("malformed_token", "error", str(exc)))
+    except InvalidToken as exc:  # malformed_token, or crit_not_understood
+        out.append(TokenFinding(exc.reason, "error", str(exc)))
         return out
     header, claims = tok.header, tok.claims
 
     alg = header.get("alg")
     if alg != ALGORITHM:
         out.append(
-            Finding("alg_not_allowed", "error", f"header alg is {alg!r}; HeapStream accepts RS256")
+            TokenFinding(
+                "alg_not_allowed",
+                "error",
+                f"header alg is {quote_claim(alg)}; HeapStream accepts RS256",
+            )
         )
     if not header.get("kid"):
         if claims.get("kid"):
             out.append(
-                Finding(
+                TokenFinding(
                     "kid_in_claims",
                     "error",
-                    f"kid {claims['kid']!r} is in the claims, not in the JWT header (as the Go "
-                    "example in HeapStream's docs does); put it in the header: "
+                    f"kid {quote_claim(claims['kid'])} is in the claims, not in the JWT header "
+                    "(as the Go example in HeapStream's docs does); put it in the header: "
                     "jwt.encode(..., headers={'kid': key_id})",
                 )
             )
         else:
             out.append(
-                Finding(
+                TokenFinding(
                     "kid_missing",
                     "error",
                     "the header has no kid: the origin cannot tell which signing key to use",
                 )
             )
     aud = claims.get("aud")
-    if not (aud == AUDIENCE or (isinstance(aud, list) and AUDIENCE in aud)):
-        out.append(Finding("wrong_audience", "error", f'aud is {aud!r}; it must be "{AUDIENCE}"'))
+    if not audience_matches(aud):
+        out.append(
+            TokenFinding(
+                "wrong_audience",
+                "error",
+                f'aud is {quote_claim(aud)}; it must be "{AUDIENCE}" '
+                f'(or a list of strings holding "{AUDIENCE}")',
+            )
+        )
 
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
-        out.append(Finding("sub_missing", "error", "there is no sub claim (the video id)"))
+        out.append(TokenFinding("sub_missing", "error", "there is no sub claim (the video id)"))
     if url is not None:
         parsed = parse_signed_url(url)
         if parsed is not None:
             if parsed.kind in VIDEO_ID_KINDS and isinstance(sub, str) and sub != parsed.id:
                 out.append(
-                    Finding(
+                    TokenFinding(
                         "wrong_subject",
                         "error",
-                        f"sub is {sub!r} but the URL is for video {parsed.id!r}: mint the token "
-                        f"for {parsed.id!r}",
+                        f"sub is {quote_claim(sub)} but the URL is for video {parsed.id!r}: "
+                        f"mint the token for {parsed.id!r}",
                     )
                 )
             if parsed.token is not None and parsed.token != str(tok):
                 out.append(
-                    Finding(
+                    TokenFinding(
                         "token_mismatch",
                         "warning",
                         "the URL carries a different token than the one diagnosed",
@@ -184,16 +200,16 @@ def diagnose(
                 )
 
     exp = claims.get("exp")
-    if exp is None or not _number(exp):
+    if exp is None or not is_finite_number(exp):
         out.append(
-            Finding(
+            TokenFinding(
                 "exp_missing", "error", "there is no numeric exp claim; HeapStream requires one"
             )
         )
     else:
         if exp > 1e11:
             out.append(
-                Finding(
+                TokenFinding(
                     "exp_implausible",
                     "error" if exp + leeway >= t else "warning",
                     f"exp is {exp}, which looks like milliseconds: JWT times are UNIX seconds",
@@ -201,7 +217,7 @@ def diagnose(
             )
         elif exp - t > _FAR.total_seconds():
             out.append(
-                Finding(
+                TokenFinding(
                     "exp_implausible",
                     "warning",
                     f"exp is {_fmt(exp)}, more than a year away: tokens are bearer credentials, "
@@ -210,7 +226,7 @@ def diagnose(
             )
         if exp + leeway < t:
             out.append(
-                Finding(
+                TokenFinding(
                     "expired",
                     "error",
                     f"expired at {_fmt(exp)}; it is now {_fmt(t)}" + _ago(t - exp),
@@ -218,11 +234,13 @@ def diagnose(
             )
     nbf = claims.get("nbf")
     if nbf is not None:
-        if not _number(nbf):
-            out.append(Finding("not_yet_valid", "error", f"nbf is {nbf!r}, not a number"))
+        if not is_finite_number(nbf):
+            out.append(
+                TokenFinding("not_yet_valid", "error", f"nbf is {quote_claim(nbf)}, not a number")
+            )
         elif nbf - leeway > t:
             out.append(
-                Finding(
+                TokenFinding(
                     "not_yet_valid",
                     "error",
                     f"not valid before {_fmt(nbf)}; it is now {_fmt(t)}",
@@ -238,5 +256,5 @@ def diagnose(
             )
         except TokenRejected as exc:
             if exc.reason == "bad_signature":
-                out.append(Finding("bad_signature", "error", exc.detail))
+                out.append(TokenFinding("bad_signature", "error", exc.detail))
     return out

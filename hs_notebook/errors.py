@@ -22,6 +22,7 @@ __all__ = [
     "PlaylistError",
     "SandboxError",
     "TokenRejected",
+    "UnknownCriticalHeader",
     "VTTError",
 ]
 
@@ -45,6 +46,16 @@ class InvalidSigningKey(HeapStreamError, ValueError):
 class InvalidToken(HeapStreamError, ValueError):
     """The text given as a token is not a compact JWT (three base64url parts of JSON)."""
 
+    #: the :data:`TOKEN_REJECTION_REASONS` entry an origin answers for such a token
+    reason: str = "malformed_token"
+
+
+class UnknownCriticalHeader(InvalidToken):
+    """The JWS header's ``crit`` lists extensions we do not understand (RFC 7515 §4.1.11:
+    such a token must be refused)."""
+
+    reason = "crit_not_understood"
+
 
 #: Why an origin (or :func:`hs_notebook.verify_token`) refuses a token.  The sandbox
 #: answers ``403 {"error": "token_rejected", "reason": R}`` with exactly these values.
@@ -52,6 +63,8 @@ TOKEN_REJECTION_REASONS: dict[str, str] = {
     "missing_token": "the URL has no ?token= parameter and the video is private",
     "malformed_token": "the token is not a compact RS256 JWT",
     "alg_not_allowed": "the token's header alg is not RS256",
+    "crit_not_understood": "the token's header lists critical extensions (crit) that are not "
+    "understood (RFC 7515 §4.1.11); HeapStream tokens use none",
     "unknown_kid": "no signing key with the token's kid is registered for this project",
     "bad_signature": "the signature does not match the signing key's public key",
     "wrong_audience": 'the aud claim is not "v"',

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
     "flag",
     "fraction",
+    "is_finite_number",
     "is_number",
     "non_negative_seconds",
     "positive_int",
@@ -28,6 +29,12 @@ __all__ = [
 def is_number(value: Any) -> bool:
     """True for an int or float that is not a bool (finite or not)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """True for an int, or a finite float, that is not a bool (JSON's NaN, Infinity and
+    1e400 are not; an int of any size is, without converting it to float)."""
+    return is_number(value) and (not isinstance(value, float) or math.isfinite(value))
 
 
 def positive_int(

@@ -25,7 +25,7 @@ from hs_notebook.catalog import (
 from hs_notebook.catalog._dask import PartitionTokens
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.sandbox import Faults
-from hs_notebook.tokens import generate_signing_key, inspect_token
+from hs_notebook.tokens import decode_token, generate_signing_key
 
 
 def _status(result: AuditResult) -> dict[str, str]:
@@ -376,7 +376,7 @@ def test_dask_engine_on_a_local_cluster(sandbox: Any) -> None:
         assert len(payloads) == 3  # [cat0, cat1], [cat2, v-unknown], [v-demo, bad/id]; not [""]
         sent = b"".join(payloads)
         jwts = set(re.findall(rb"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", sent))
-        claims = [inspect_token(t.decode()).claims for t in jwts]
+        claims = [decode_token(t.decode()).claims for t in jwts]
         assert sorted(c["sub"] for c in claims) == sorted(
             [*cat, "v-unknown", sandbox.video_id, "bad/id"]
         )

@@ -37,10 +37,9 @@ from hs_notebook.app_demo import (
     stop_process,
     wait_for_server,
 )
+from hs_notebook.env import ENV_KEY, ENV_KEY_ID, ENV_PREFIX
 from hs_notebook.errors import HeapStreamError
 from hs_notebook.sandbox.media import MediaSet, ensure_media
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
-from hs_notebook.widgets.proxy import ENV_PREFIX
 
 pytestmark = pytest.mark.browser
 

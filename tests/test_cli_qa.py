@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from _loopback import LoopbackServer
 
+from hs_notebook.env import ENV_KEY, ENV_KEY_ID
 from hs_notebook.ladder import fetch_ladder_url
 from hs_notebook.qa import qa
 from hs_notebook.sandbox import Faults
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
 
 # The same main() as the `hs-notebook` console script.
 ENTRY = ["-m", "hs_notebook.cli"]

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from hs_notebook.diagnose import FINDING_CODES, Diagnosis, Finding, diagnose
+from hs_notebook.diagnose import TOKEN_FINDING_CODES, Diagnosis, TokenFinding, diagnose
 from hs_notebook.errors import InvalidSigningKey
 from hs_notebook.tokens import SigningKey
 from hs_notebook.urls import HeapStream
@@ -68,13 +68,13 @@ def public_pem(rsa_key: rsa.RSAPrivateKey) -> str:
 
 def codes(d: Diagnosis) -> list[str]:
     assert isinstance(d, Diagnosis)
-    assert all(isinstance(f, Finding) for f in d)
-    assert all(f.code in FINDING_CODES for f in d)
+    assert all(isinstance(f, TokenFinding) for f in d)
+    assert all(f.code in TOKEN_FINDING_CODES for f in d)
     assert all(f.severity in ("error", "warning") for f in d)
     return d.codes
 
 
-def only(d: Diagnosis, code: str) -> Finding:
+def only(d: Diagnosis, code: str) -> TokenFinding:
     assert codes(d) == [code], list(d)
     return d[0]
 

@@ -4,6 +4,7 @@ the real sandbox surfaces as ``TokenRejected`` with its reason), body decoding, 
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -16,7 +17,7 @@ from hs_notebook.errors import FetchError, NotFound, PlaylistError, TokenRejecte
 from hs_notebook.http import Client, Fetched, status_error
 from hs_notebook.http._responses import retry_after
 from hs_notebook.ladder import fetch_ladder_url
-from hs_notebook.tokens import b64url_encode, generate_signing_key
+from hs_notebook.tokens import generate_signing_key
 
 # ---------------- pure: Retry-After, status mapping, decoding
 
@@ -105,6 +106,10 @@ def test_a_text_answer_that_is_not_a_playlist_is_quoted_short_and_printable(
 
 
 # ---------------- refusals from the origin
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _hs256_token(kid: str, sub: str) -> str:

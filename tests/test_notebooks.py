@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
+from hs_notebook.env import ENV_KEY, ENV_KEY_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

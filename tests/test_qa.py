@@ -760,7 +760,7 @@ def test_notebook_04_runs_and_plots(
     import nbformat
     from nbclient import NotebookClient
 
-    from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID
+    from hs_notebook.env import ENV_KEY, ENV_KEY_ID
 
     spec = tmp_path / "kernels" / "hs-qa-test"
     spec.mkdir(parents=True)

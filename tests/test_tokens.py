@@ -1,4 +1,4 @@
-"""Tests for hs_notebook.tokens: signing keys, minting, Token, inspect_token, verify_token.
+"""Tests for hs_notebook.tokens: signing keys, minting, Token, decode_token, verify_token.
 
 Every key is generated at test time with ``cryptography``.  Tokens that exercise
 verify_token's rejections are built by hand here (json + base64url + cryptography or hmac
@@ -37,8 +37,8 @@ from hs_notebook.errors import (
 from hs_notebook.tokens import (
     SigningKey,
     Token,
+    decode_token,
     generate_signing_key,
-    inspect_token,
     verify_token,
 )
 
@@ -698,16 +698,16 @@ def test_mint_many_refuses_a_single_string(skey: SigningKey) -> None:
         skey.mint_many("vid-1")
 
 
-# ---------------------------------------------------------------------------- inspect_token
+# ---------------------------------------------------------------------------- decode_token
 
 
 def test_inspect_token_without_key(rsa_key: rsa.RSAPrivateKey) -> None:
     text = hand_token(rsa_key, {"sub": "s", "aud": "v", "exp": 5}, {"alg": "RS256", "kid": "x"})
-    token = inspect_token(text)
+    token = decode_token(text)
     assert token.header == {"alg": "RS256", "kid": "x"}
     assert token.claims == {"sub": "s", "aud": "v", "exp": 5}
     # no key is needed, and nothing is verified: an unsigned token still decodes
-    unsigned = inspect_token(hand_token(None, {"sub": "s"}, {"alg": "none"}))
+    unsigned = decode_token(hand_token(None, {"sub": "s"}, {"alg": "none"}))
     assert unsigned.header == {"alg": "none"}
 
 
@@ -727,14 +727,14 @@ def test_inspect_token_without_key(rsa_key: rsa.RSAPrivateKey) -> None:
 )
 def test_inspect_token_garbage(text: str, needle: str) -> None:
     with pytest.raises(InvalidToken) as info:
-        inspect_token(text)
+        decode_token(text)
     assert needle in str(info.value)
     assert isinstance(info.value, HeapStreamError)
 
 
 def test_inspect_token_non_string() -> None:
     with pytest.raises(InvalidToken, match="must be a string"):
-        inspect_token(12345)  # type: ignore[arg-type]
+        decode_token(12345)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- verify_token

@@ -21,10 +21,11 @@ import pytest
 from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
+from hs_notebook.env import ENV_KEY, ENV_KEY_ID, ENV_PREFIX
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.sandbox.media import MediaSet
 from hs_notebook.sandbox.server import Sandbox
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey, generate_signing_key, verify_token
+from hs_notebook.tokens import SigningKey, generate_signing_key, verify_token
 from hs_notebook.urls import HeapStream
 from hs_notebook.widgets import (
     EmbedPanel,
@@ -38,7 +39,6 @@ from hs_notebook.widgets import (
     missing_credentials,
 )
 from hs_notebook.widgets._common import Ticker
-from hs_notebook.widgets.proxy import ENV_PREFIX
 
 # ------------------------------------------------------------------ helpers
 

@@ -13,7 +13,7 @@ from hs_notebook.http import AsyncClient, Client, default_client, token_of, with
 from hs_notebook.ladder.model import Ladder, LadderMedia, effective_variants, gather_all, media_key
 from hs_notebook.ladder.propagation import shown
 from hs_notebook.redaction import redact
-from hs_notebook.tokens import SigningKey, Token, inspect_token
+from hs_notebook.tokens import SigningKey, Token, decode_token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream
 
 __all__ = [
@@ -34,7 +34,7 @@ def _as_token(text: str | None) -> Token | None:
     if not text:
         return None
     try:
-        return inspect_token(text)
+        return decode_token(text)
     except InvalidToken:
         return None  # the origin will say malformed_token, with a diagnosis
 

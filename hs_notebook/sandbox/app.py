@@ -69,7 +69,7 @@ from hs_notebook.sandbox.playlists import (
     token_query,
 )
 from hs_notebook.sandbox.videos import ProjectInfo, VideoInfo, build_catalog
-from hs_notebook.tokens import ALGORITHM, inspect_token, load_public_key, verify_token
+from hs_notebook.tokens import ALGORITHM, decode_token, load_public_key, verify_token
 from hs_notebook.urls import URL_KINDS
 
 if TYPE_CHECKING:
@@ -362,9 +362,9 @@ def create_app(state: SandboxState) -> Any:
         if not token:
             raise _refused("missing_token", f"video {video.video_id!r} is private: add ?token=")
         try:
-            info = inspect_token(token)
+            info = decode_token(token)
         except InvalidToken as exc:
-            raise _refused("malformed_token", str(exc)) from None
+            raise _refused(exc.reason, str(exc)) from None
         alg = info.header.get("alg")
         if alg != ALGORITHM:
             raise _refused("alg_not_allowed", f"header alg is {alg!r}; only RS256 is accepted")

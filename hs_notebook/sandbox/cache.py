@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hs_notebook.env import ENV_CACHE, ENV_XDG_CACHE, env_value
 from hs_notebook.sandbox.mediaset import (
     GENERATOR_VERSION,
     MediaSet,
@@ -59,10 +60,10 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     ``$XDG_CACHE_HOME/hs_notebook`` or ``~/.cache/hs_notebook`` (the first one set)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser().absolute()
-    env = os.environ.get("HS_NOTEBOOK_CACHE")
+    env = env_value(ENV_CACHE)
     if env:
         return Path(env).expanduser().absolute()
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = env_value(ENV_XDG_CACHE)
     if xdg:
         return Path(xdg).expanduser().absolute() / "hs_notebook"
     return Path.home() / ".cache" / "hs_notebook"

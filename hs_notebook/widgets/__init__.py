@@ -20,13 +20,9 @@ jupyter-server-proxy.
 
 from __future__ import annotations
 
+from hs_notebook.env import has_credentials, missing_credentials
 from hs_notebook.widgets.embed_panel import EmbedPanel
-from hs_notebook.widgets.inspector import (
-    Inspector,
-    has_credentials,
-    missing_credentials,
-    start_sandbox,
-)
+from hs_notebook.widgets.inspector import Inspector, start_sandbox
 from hs_notebook.widgets.ladder_panel import LadderPanel
 from hs_notebook.widgets.proxy import browser_url
 from hs_notebook.widgets.storyboard_panel import StoryboardPanel, Tile, cut_tiles

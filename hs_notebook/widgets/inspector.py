@@ -9,19 +9,24 @@ arguments or ``$HEAPSTREAM_PROJECT_ID`` / ``$HEAPSTREAM_VIDEO_ID``).  Without, i
 the local sandbox (profile ``$HS_NOTEBOOK_SANDBOX_PROFILE``, default ``"demo"``), says so on
 screen, and fills the token panel with the sandbox's video and key (the key field stays
 empty: the key object is kept in the kernel).  When only one of the two variables is set,
-the banner names the one that is missing (see :func:`missing_credentials`) and says that
-the sandbox is used instead.
+the banner names the one that is missing (see
+:func:`hs_notebook.env.missing_credentials`) and says that the sandbox is used instead.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey
+from hs_notebook.env import (
+    ENV_KEY,
+    ENV_KEY_ID,
+    ENV_SANDBOX_PROFILE,
+    env_value,
+    missing_credentials,
+)
+from hs_notebook.tokens import SigningKey
 from hs_notebook.widgets._common import info_html, warning_html
 from hs_notebook.widgets.embed_panel import EmbedPanel
 from hs_notebook.widgets.ladder_panel import LadderPanel
@@ -32,28 +37,7 @@ from hs_notebook.widgets.token_panel import TokenPanel
 if TYPE_CHECKING:
     from hs_notebook.sandbox import Sandbox
 
-__all__ = [
-    "ENV_SANDBOX_PROFILE",
-    "Inspector",
-    "has_credentials",
-    "missing_credentials",
-    "start_sandbox",
-]
-
-#: The sandbox media profile used when no credentials are set ("demo" or "tiny").
-ENV_SANDBOX_PROFILE = "HS_NOTEBOOK_SANDBOX_PROFILE"
-
-
-def has_credentials(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether the signing key id and key are both set in the environment."""
-    return not missing_credentials(environ)
-
-
-def missing_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """The names of the credential variables that are unset or blank, in the order
-    ``$HEAPSTREAM_SIGNING_KEY_ID``, ``$HEAPSTREAM_SIGNING_KEY`` (``()`` when both are set)."""
-    env = os.environ if environ is None else environ
-    return tuple(name for name in (ENV_KEY_ID, ENV_KEY) if not env.get(name, "").strip())
+__all__ = ["Inspector", "start_sandbox"]
 
 
 def _sandbox_reason(missing: tuple[str, ...]) -> str:
@@ -73,7 +57,7 @@ def start_sandbox(profile: str | None = None) -> Sandbox:
     ``"demo"``) and return it running."""
     from hs_notebook.sandbox import Sandbox
 
-    sb = Sandbox(profile=profile or os.environ.get(ENV_SANDBOX_PROFILE, "demo"))
+    sb = Sandbox(profile=profile or env_value(ENV_SANDBOX_PROFILE, default="demo"))
     sb.start()
     return sb
 

@@ -17,14 +17,12 @@ Voilà, or a remote origin such as ``https://app.heapstream.com``) URLs are left
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ENV_PREFIX", "LOOPBACK_HOSTS", "browser_url", "proxy_prefix"]
+from hs_notebook.env import ENV_PREFIX, env_value
 
-#: The environment variable JupyterHub (and so Binder) sets for single-user servers.
-ENV_PREFIX = "JUPYTERHUB_SERVICE_PREFIX"
+__all__ = ["LOOPBACK_HOSTS", "browser_url", "proxy_prefix"]
 
 #: Host names that mean "this machine", whose URLs the browser cannot reach when remote.
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -34,8 +32,7 @@ _UNSET = object()
 
 def proxy_prefix(environ: Mapping[str, str] | None = None) -> str | None:
     """The jupyter-server-proxy base path (``/user/<name>/``) or ``None`` when not on a hub."""
-    env = os.environ if environ is None else environ
-    prefix = env.get(ENV_PREFIX, "").strip()
+    prefix = env_value(ENV_PREFIX, environ)
     if not prefix:
         return None
     if not prefix.startswith("/"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ import ipywidgets as W
 import pandas as pd
 from PIL import Image
 
+from hs_notebook.env import ENV_STORYBOARD_ID, env_value
 from hs_notebook.errors import HeapStreamError, InvalidArgument, TokenRejected
 from hs_notebook.widgets._common import error_html, info_html, table_box, table_html
 from hs_notebook.widgets.token_panel import TokenPanel
@@ -27,10 +27,9 @@ from hs_notebook.widgets.token_panel import TokenPanel
 if TYPE_CHECKING:
     from hs_notebook.ladder import Ladder
 
-__all__ = ["ENV_STORYBOARD_ID", "StoryboardPanel", "Tile", "cut_tiles"]
+__all__ = ["StoryboardPanel", "Tile", "cut_tiles"]
 
 #: Optional default for the storyboard id field (the master playlist does not list it).
-ENV_STORYBOARD_ID = "HEAPSTREAM_STORYBOARD_ID"
 
 _MAX_SHEET_TILES = 400
 
@@ -114,7 +113,7 @@ class StoryboardPanel(W.VBox):
         if default is None:
             default = token_panel.resources.get("storyboard_id")
         if default is None:
-            default = os.environ.get(ENV_STORYBOARD_ID, "")
+            default = env_value(ENV_STORYBOARD_ID)
         self.storyboard_id_field = W.Text(
             value=str(default),
             description="storyboard id",

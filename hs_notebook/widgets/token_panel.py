@@ -23,9 +23,17 @@ from traitlets import Unicode
 
 from hs_notebook import formatting
 from hs_notebook.diagnose import Diagnosis, diagnose
+from hs_notebook.env import (
+    ENV_BASE_URL,
+    ENV_KEY,
+    ENV_KEY_ID,
+    ENV_PROJECT_ID,
+    ENV_VIDEO_ID,
+    missing_credentials,
+)
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.redaction import redact
-from hs_notebook.tokens import ENV_KEY, ENV_KEY_ID, SigningKey, Token
+from hs_notebook.tokens import SigningKey, Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream
 from hs_notebook.widgets._common import Ticker, error_html
 from hs_notebook.widgets.proxy import browser_url
@@ -33,11 +41,7 @@ from hs_notebook.widgets.proxy import browser_url
 if TYPE_CHECKING:
     from hs_notebook.ladder import Ladder
 
-__all__ = ["ENV_BASE_URL", "ENV_PROJECT_ID", "ENV_VIDEO_ID", "TTL_CHOICES", "TokenPanel"]
-
-ENV_PROJECT_ID = "HEAPSTREAM_PROJECT_ID"
-ENV_VIDEO_ID = "HEAPSTREAM_VIDEO_ID"
-ENV_BASE_URL = "HEAPSTREAM_BASE_URL"
+__all__ = ["TTL_CHOICES", "TokenPanel"]
 
 #: The TTL dropdown: label -> seconds (``0`` means "custom": the seconds field is used).
 TTL_CHOICES: dict[str, int] = {"1 hour": 3600, "24 hours": 86400, "custom": 0}
@@ -90,7 +94,8 @@ class TokenPanel(W.VBox):
                 f"key must be a SigningKey (SigningKey.load(key_id, text)), got "
                 f"{type(key).__name__}"
             )
-        have_id, have_key = (bool(env.get(name, "").strip()) for name in (ENV_KEY_ID, ENV_KEY))
+        missing = missing_credentials(env)
+        have_id, have_key = ENV_KEY_ID not in missing, ENV_KEY not in missing
         if key is None and have_id and have_key:
             try:
                 key = SigningKey.from_env(env)
