@@ -28,6 +28,7 @@ from typing import IO
 import httpx
 
 from hs_notebook.errors import HeapStreamError
+from hs_notebook.extras import require_extra
 
 __all__ = [
     "APP_NOTEBOOK",
@@ -150,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="sandbox media profile (default $HS_NOTEBOOK_SANDBOX_PROFILE or demo)",
     )
     args = parser.parse_args(argv)
+    require_extra("notebook", "voila", feature="the demo app (Voilà)")
     # `kill` / a service manager's SIGTERM stops Voilà too, like Ctrl-C
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 

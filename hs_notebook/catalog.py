@@ -55,6 +55,7 @@ import pandas as pd
 
 from hs_notebook.client import AsyncClient
 from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
+from hs_notebook.extras import require_extra
 from hs_notebook.ladder import inspect_async
 from hs_notebook.qa import COLUMNS as FINDING_COLUMNS_QA
 from hs_notebook.qa import SEVERITIES, qa_async
@@ -891,12 +892,9 @@ def audit_dask(
     A partition whose task fails (a worker dies) comes back with every one of its ids as
     ``error``.
     """
-    try:
-        from distributed import as_completed
-    except ImportError:  # pragma: no cover - dask is an optional extra
-        raise InvalidArgument(
-            "the Dask engine needs dask[distributed]: pip install 'hs_notebook[dask]'"
-        ) from None
+    require_extra("dask", "distributed", feature="the Dask engine")
+    from distributed import as_completed
+
     ids = _check_ids(video_ids)
     _check_common(concurrency, timeout, None)
     _check_int("partition_size", partition_size, optional=True)

@@ -11,12 +11,15 @@ import io
 import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import pandas as pd
 
 from hs_notebook.urls import redact_token
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "TABLE_BOX_CLASS",
@@ -165,7 +168,7 @@ def table_html(
     return f"{_TABLE_STYLE}<div class='hs-table-scroll'>{body}</div>{more}"
 
 
-def figure_png(fig: Any, dpi: int = 96) -> bytes:
+def figure_png(fig: Figure, dpi: int = 96) -> bytes:
     """Render a :class:`matplotlib.figure.Figure` to PNG bytes with the Agg canvas.
 
     Figures are made with ``matplotlib.figure.Figure`` (not pyplot), so no GUI backend is

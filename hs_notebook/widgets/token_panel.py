@@ -435,12 +435,14 @@ class TokenPanel(W.VBox):
     @staticmethod
     def _links_html(urls: pd.DataFrame) -> str:
         items = "".join(
-            f"<tr><td>{html.escape(row.kind)}</td><td><code>{html.escape(str(row.id))}</code>"
-            f"</td><td><a href='{html.escape(browser_url(row.url), quote=True)}' "
+            f"<tr><td>{html.escape(kind)}</td><td><code>{html.escape(str(id_))}</code>"
+            f"</td><td><a href='{html.escape(browser_url(url), quote=True)}' "
             f"target='_blank' rel='noopener noreferrer' style='color:#0969da;"
-            f"text-decoration:underline'>{html.escape(redacted(row.url))}"
+            f"text-decoration:underline'>{html.escape(redacted(url))}"
             "</a></td></tr>"
-            for row in urls.itertuples()
+            for kind, id_, url in zip(
+                urls["kind"].astype(str), urls["id"], urls["url"].astype(str), strict=True
+            )
         )
         return (
             "<div><b>Signed URLs</b> <small>(links carry the token; shown here with it "
