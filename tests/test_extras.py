@@ -112,7 +112,13 @@ def test_core_features_work_without_any_extra(blocker_dir: Path) -> None:
         (["uvicorn"], "from hs_notebook.sandbox import Sandbox", "sandbox", "uvicorn"),
         (["imageio_ffmpeg"], "import hs_notebook.sandbox.media", "sandbox", "imageio_ffmpeg"),
         (["starlette"], "import hs_notebook.sandbox.server", "sandbox", "starlette"),
-        (["starlette"], "import hs_notebook as hs; hs.Inspector()", "sandbox", "starlette"),
+        pytest.param(
+            ["starlette"],
+            "import hs_notebook as hs; hs.Inspector()",
+            "sandbox",
+            "starlette",
+            marks=pytest.mark.slow,  # loads ipywidgets and the panels first
+        ),
     ],
 )
 def test_sandbox_without_its_extra(
@@ -148,6 +154,7 @@ def test_dask_engine_without_its_extra(blocker_dir: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_cli_names_the_extra_in_one_line_and_exits_2(blocker_dir: Path, tmp_path: Path) -> None:
     proc = run_without(blocker_dir, ["uvicorn"], "-m", "hs_notebook", "sandbox", "--port", "0")
     assert proc.returncode == 2
@@ -188,6 +195,7 @@ def test_cli_names_the_extra_in_one_line_and_exits_2(blocker_dir: Path, tmp_path
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.slow
 def test_demo_without_the_notebook_extra(blocker_dir: Path) -> None:
     proc = run_without(blocker_dir, ["voila"], "-m", "hs_notebook", "demo", "--port", "0")
     assert proc.returncode == 2

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import ipywidgets as W
 import pandas as pd
@@ -31,11 +31,28 @@ from hs_notebook.widgets.proxy import browser_url
 if TYPE_CHECKING:
     from hs_notebook.ladder import Ladder
 
-__all__ = ["ENV_BASE_URL", "ENV_PROJECT_ID", "ENV_VIDEO_ID", "TTL_CHOICES", "TokenPanel"]
+__all__ = [
+    "ENV_BASE_URL",
+    "ENV_PROJECT_ID",
+    "ENV_VIDEO_ID",
+    "TTL_CHOICES",
+    "Resources",
+    "TokenPanel",
+]
 
 ENV_PROJECT_ID = "HEAPSTREAM_PROJECT_ID"
 ENV_VIDEO_ID = "HEAPSTREAM_VIDEO_ID"
 ENV_BASE_URL = "HEAPSTREAM_BASE_URL"
+
+
+class Resources(TypedDict):
+    """The ids a :class:`TokenPanel` lists signed URLs for (:attr:`TokenPanel.resources`)."""
+
+    preset_ids: list[str]
+    poster_id: str | None
+    text_track_ids: list[str]
+    storyboard_id: int | str | None
+
 
 #: The TTL dropdown: label -> seconds (``0`` means "custom": the seconds field is used).
 TTL_CHOICES: dict[str, int] = {"1 hour": 3600, "24 hours": 86400, "custom": 0}
@@ -116,7 +133,7 @@ class TokenPanel(W.VBox):
         self.urls: pd.DataFrame | None = None
         #: the diagnosis of the last mint
         self.diagnosis: Diagnosis | None = None
-        self._resources: dict[str, Any] = {
+        self._resources: Resources = {
             "preset_ids": list(preset_ids),
             "poster_id": poster_id,
             "text_track_ids": list(text_track_ids),
@@ -240,9 +257,14 @@ class TokenPanel(W.VBox):
         return self.signing_key
 
     @property
-    def resources(self) -> dict[str, Any]:
-        """Ids whose signed URLs are listed besides embed, master and original."""
-        return dict(self._resources)
+    def resources(self) -> Resources:
+        """Ids whose signed URLs are listed besides embed, master and original (a copy)."""
+        return Resources(
+            preset_ids=list(self._resources["preset_ids"]),
+            poster_id=self._resources["poster_id"],
+            text_track_ids=list(self._resources["text_track_ids"]),
+            storyboard_id=self._resources["storyboard_id"],
+        )
 
     def set_resources(
         self,
