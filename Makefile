@@ -28,7 +28,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(MAKE) --no-print-directory typecheck
+	$(VENV)/bin/mypy
 
 # mypy over hs_notebook/ (its settings are in pyproject.toml)
 typecheck: setup

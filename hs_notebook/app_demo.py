@@ -27,6 +27,7 @@ from typing import IO
 
 import httpx
 
+from hs_notebook.cli.base import EXIT_FAILED, EXIT_OK
 from hs_notebook.errors import HeapStreamError
 from hs_notebook.extras import require_extra
 
@@ -136,7 +137,8 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo until Ctrl-C. Exit status 0 after Ctrl-C, 1 when Voilà fails."""
+    """Run the demo until Ctrl-C. Exit status (:mod:`hs_notebook.cli.base`): 0 after Ctrl-C,
+    1 when Voilà or the sandbox media fails."""
     from hs_notebook.widgets.inspector import ENV_SANDBOX_PROFILE, has_credentials
 
     parser = argparse.ArgumentParser(
@@ -168,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_media(args.profile)
         except HeapStreamError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
 
     notebook = app_notebook()
     port = free_port(args.port)
@@ -182,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_process(proc)
             tail = log_path.read_text(errors="replace")[-3000:]
             print(f"error: {exc}\n--- Voilà log ({log_path}) ---\n{tail}", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         print()
         print(f"  The Inspector is at {url}")
         print("  Open it in a browser, click Mint, then look at the Embed, Ladder and")
@@ -200,8 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_process(proc)
     if not interrupted:
         print(f"Voilà stopped (status {proc.returncode}); see {log_path}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
