@@ -112,12 +112,15 @@ def wait_for_server(url: str, proc: subprocess.Popen[bytes], timeout: float = 60
     """Return once ``url`` answers (any status below 500); raise :class:`HeapStreamError`
     when the process exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(trust_env=False, timeout=2.0) as client:
-        while time.monotonic() < deadline:
+    with httpx.Client(trust_env=False) as client:
+        while (left := deadline - time.monotonic()) > 0:
             if proc.poll() is not None:
                 raise HeapStreamError(f"Voilà exited with status {proc.returncode} while starting")
             try:
-                if client.get(url).status_code < 500:
+                # wait as long as is left for an answer: Voilà renders the notebook (in a
+                # new kernel) for every GET of it, so a request given up on and sent again
+                # would start one more kernel each time on a slow machine
+                if client.get(url, timeout=max(left, 1.0)).status_code < 500:
                     return
             except httpx.HTTPError:
                 pass
