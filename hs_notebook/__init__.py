@@ -7,7 +7,14 @@ Everything a notebook needs is reachable from ``import hs_notebook as hs``::
     urls = hs.HeapStream(project_id=12).signed_urls("video-id", token)
     hs.embed(hs.HeapStream(12).embed_url("video-id", token))
 
-The sandbox (``hs.Sandbox``) is imported lazily, on first use.
+The public surface is :data:`__all__`: tokens and their diagnosis, signed URLs and embeds,
+fetching a ladder and the pure tables behind it, QA and catalog audits, downloads, the HTTP
+clients, the errors, the sandbox and the panels.  The sandbox (``hs.Sandbox``,
+``hs.Faults``, the ``[sandbox]`` extra) and the widgets are imported lazily, on first use.
+Lower-level pieces stay in their modules, each with its own ``__all__``:
+``hs_notebook.hls`` (``parse_master``, ``master_playlist_info``, ...),
+``hs_notebook.vtt`` (``parse_vtt``, ``Cue``), ``hs_notebook.validate``,
+``hs_notebook.extras``, ``hs_notebook.widgets`` (``browser_url``, ``cut_tiles``, ...).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from .errors import (
     InvalidId,
     InvalidSigningKey,
     InvalidToken,
+    MissingExtra,
     NotFound,
     PlaylistError,
     SandboxError,
@@ -33,14 +41,8 @@ from .errors import (
     VTTError,
 )
 from .hls import (
-    MasterPlaylistInfo,
-    MediaPlaylistInfo,
     audio_table,
     iframe_table,
-    master_playlist_info,
-    media_playlist_info,
-    parse_master,
-    parse_media,
     renditions_table,
     segments_table,
     text_tracks_table,
@@ -74,7 +76,7 @@ from .urls import (
     embed_html,
     parse_signed_url,
 )
-from .vtt import Cue, cues_table, parse_vtt, storyboard_table
+from .vtt import cues_table, storyboard_table
 
 if TYPE_CHECKING:
     from .sandbox import Faults, Sandbox
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    # the sandbox needs the [sandbox] extra: a clear MissingExtra when it is not installed
     "Sandbox": ("hs_notebook.sandbox", "Sandbox"),
     "Faults": ("hs_notebook.sandbox", "Faults"),
     # widgets load ipywidgets and matplotlib: only on first use
@@ -105,6 +108,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hs_notebook' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 __all__ = [
     "BITRATE_COLUMNS",
     "DEFAULT_BASE_URL",
@@ -115,7 +122,6 @@ __all__ = [
     "AsyncClient",
     "AuditResult",
     "Client",
-    "Cue",
     "Diagnosis",
     "DownloadError",
     "Embed",
@@ -131,8 +137,7 @@ __all__ = [
     "InvalidToken",
     "Ladder",
     "LadderPanel",
-    "MasterPlaylistInfo",
-    "MediaPlaylistInfo",
+    "MissingExtra",
     "NotFound",
     "PlaylistError",
     "QAReport",
@@ -165,12 +170,7 @@ __all__ = [
     "generate_signing_key",
     "iframe_table",
     "ladder_from_text",
-    "master_playlist_info",
-    "media_playlist_info",
-    "parse_master",
-    "parse_media",
     "parse_signed_url",
-    "parse_vtt",
     "qa",
     "qa_async",
     "redact",

@@ -27,7 +27,9 @@ from typing import IO
 
 import httpx
 
+from hs_notebook.cli.base import EXIT_FAILED, EXIT_OK
 from hs_notebook.errors import HeapStreamError
+from hs_notebook.extras import require_extra
 
 __all__ = [
     "APP_NOTEBOOK",
@@ -110,12 +112,15 @@ def wait_for_server(url: str, proc: subprocess.Popen[bytes], timeout: float = 60
     """Return once ``url`` answers (any status below 500); raise :class:`HeapStreamError`
     when the process exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(trust_env=False, timeout=2.0) as client:
-        while time.monotonic() < deadline:
+    with httpx.Client(trust_env=False) as client:
+        while (left := deadline - time.monotonic()) > 0:
             if proc.poll() is not None:
                 raise HeapStreamError(f"Voilà exited with status {proc.returncode} while starting")
             try:
-                if client.get(url).status_code < 500:
+                # wait as long as is left for an answer: Voilà renders the notebook (in a
+                # new kernel) for every GET of it, so a request given up on and sent again
+                # would start one more kernel each time on a slow machine
+                if client.get(url, timeout=max(left, 1.0)).status_code < 500:
                     return
             except httpx.HTTPError:
                 pass
@@ -135,7 +140,8 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo until Ctrl-C. Exit status 0 after Ctrl-C, 1 when Voilà fails."""
+    """Run the demo until Ctrl-C. Exit status (:mod:`hs_notebook.cli.base`): 0 after Ctrl-C,
+    1 when Voilà or the sandbox media fails."""
     from hs_notebook.env import ENV_SANDBOX_PROFILE, env_value, has_credentials
 
     parser = argparse.ArgumentParser(
@@ -150,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="sandbox media profile (default $HS_NOTEBOOK_SANDBOX_PROFILE or demo)",
     )
     args = parser.parse_args(argv)
+    require_extra("notebook", "voila", feature="the demo app (Voilà)")
     # `kill` / a service manager's SIGTERM stops Voilà too, like Ctrl-C
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -166,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_media(args.profile)
         except HeapStreamError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
 
     notebook = app_notebook()
     port = free_port(args.port)
@@ -180,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_process(proc)
             tail = log_path.read_text(errors="replace")[-3000:]
             print(f"error: {exc}\n--- Voilà log ({log_path}) ---\n{tail}", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         print()
         print(f"  The Inspector is at {url}")
         print("  Open it in a browser, click Mint, then look at the Embed, Ladder and")
@@ -198,8 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_process(proc)
     if not interrupted:
         print(f"Voilà stopped (status {proc.returncode}); see {log_path}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

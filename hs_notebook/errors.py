@@ -18,6 +18,7 @@ __all__ = [
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
+    "MissingExtra",
     "NotFound",
     "PlaylistError",
     "SandboxError",
@@ -141,3 +142,26 @@ class DownloadError(FetchError):
 
 class SandboxError(HeapStreamError):
     """The local sandbox origin could not generate its media or start."""
+
+
+class MissingExtra(HeapStreamError, ImportError):
+    """A feature needs an optional part of hs_notebook that is not installed.
+
+    The message names the ``pip install "hs_notebook[<extra>]"`` to run.  It is also an
+    :class:`ImportError`, so code that guards an optional import keeps working.
+
+    Attributes:
+        extra: the extra to install (``"sandbox"``, ``"media"``, ``"dask"``, ``"notebook"``).
+        module: the first missing module (``"starlette"``, ``"distributed"``, ...).
+        feature: what needed it, in words (``"the sandbox"``, ``"--engine dask"``).
+    """
+
+    def __init__(self, extra: str, module: str, feature: str) -> None:
+        self.extra = extra
+        self.module = module
+        self.feature = feature
+        super().__init__(
+            f"{feature} needs the [{extra}] extra ({module} is not installed): "
+            f'pip install "hs_notebook[{extra}]"',
+            name=module,
+        )

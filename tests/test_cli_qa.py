@@ -88,6 +88,7 @@ def test_qa_json_and_no_measure(sandbox: Any) -> None:
     assert "token=" not in fast["target"] or "token=…" in fast["target"]
 
 
+@pytest.mark.slow
 def test_qa_video_id_with_key_file_and_with_env(sandbox: Any, key_file: Path) -> None:
     where = ["--project-id", str(sandbox.project_id), "--base-url", sandbox.base_url]
     done = run("qa", sandbox.video_id, *where, *key_args(sandbox, key_file), "--no-measure")
@@ -102,6 +103,7 @@ def test_qa_video_id_with_key_file_and_with_env(sandbox: Any, key_file: Path) ->
     assert env[ENV_KEY][:40] not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_qa_usage_and_input_errors_exit_2(sandbox: Any, key_file: Path) -> None:
     done = run("qa", sandbox.video_id)  # a video id without --project-id
     assert done.returncode == 2 and "--project-id" in done.stderr
@@ -123,6 +125,7 @@ def _one_line_error(done: Any) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_qa_origin_failures_exit_1(sandbox: Any, key_file: Path) -> None:
     # a token for another video: the origin refuses it (403)
     url = sandbox.signed_url("master", sandbox.video_id).replace(
@@ -210,6 +213,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_qa_error_findings_exit_1_at_the_default_threshold(static_ladder: str) -> None:
     done = run("qa", static_ladder, "--no-measure")
     assert done.returncode == 1, done.stderr
@@ -226,6 +230,7 @@ def test_qa_error_findings_exit_1_at_the_default_threshold(static_ladder: str) -
 # ----------------------------------------------------------------------------- audit
 
 
+@pytest.mark.slow
 def test_audit_saves_results_and_exit_codes(sandbox: Any, key_file: Path, tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("# catalog\n" + "\n".join(sandbox.catalog_video_ids) + "\n\n")
@@ -255,6 +260,7 @@ def test_audit_saves_results_and_exit_codes(sandbox: Any, key_file: Path, tmp_pa
     assert statuses["v-unknown"] == "not_found"
 
 
+@pytest.mark.slow
 def test_audit_reads_ids_from_stdin_to_csv(sandbox: Any, key_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.csv"
     done = run(
@@ -266,6 +272,7 @@ def test_audit_reads_ids_from_stdin_to_csv(sandbox: Any, key_file: Path, tmp_pat
     assert pd.read_csv(out)["video_id"].tolist() == [sandbox.video_id]
 
 
+@pytest.mark.slow
 def test_audit_usage_errors_exit_2(sandbox: Any, key_file: Path, tmp_path: Path) -> None:
     base = ["--project-id", "1", "--base-url", sandbox.base_url, *key_args(sandbox, key_file)]
     done = run("audit", "--ids", str(tmp_path / "missing.txt"), "--out", "r.parquet", *base)
@@ -281,6 +288,7 @@ def test_audit_usage_errors_exit_2(sandbox: Any, key_file: Path, tmp_path: Path)
     assert done.returncode == 2 and "--engine dask" in done.stderr
 
 
+@pytest.mark.slow
 def test_audit_unreachable_or_malformed_scheduler_exits_2(
     sandbox: Any, key_file: Path, tmp_path: Path
 ) -> None:
@@ -306,6 +314,7 @@ def test_audit_unreachable_or_malformed_scheduler_exits_2(
     assert done.returncode == 2 and "--connect-timeout is for --scheduler" in done.stderr
 
 
+@pytest.mark.slow
 def test_help_documents_the_exit_codes() -> None:
     for command in ("qa", "audit"):
         done = run(command, "--help")
@@ -314,6 +323,7 @@ def test_help_documents_the_exit_codes() -> None:
         assert "404" in done.stdout and "usage or input error" in done.stdout
 
 
+@pytest.mark.slow
 def test_audit_on_a_dask_scheduler(sandbox: Any, key_file: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 

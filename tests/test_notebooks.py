@@ -144,6 +144,7 @@ def test_committed_notebook_has_no_outputs(path: Path) -> None:
             assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
 
 
+@pytest.mark.slow
 def test_notebooks_run_without_errors(executed: dict[str, nbformat.NotebookNode]) -> None:
     problems = {name: _errors(nb) for name, nb in executed.items()}
     assert {k: v for k, v in problems.items() if v} == {}
@@ -157,6 +158,7 @@ def _text(nb: nbformat.NotebookNode) -> str:
     return json.dumps(nb, ensure_ascii=False)
 
 
+@pytest.mark.slow
 def test_notebooks_used_the_sandbox(executed: dict[str, nbformat.NotebookNode]) -> None:
     for name in EXPECTED - {"app.ipynb"}:
         assert "Using the local sandbox at http://127.0.0.1:" in _text(executed[name]), name
@@ -170,6 +172,7 @@ def test_notebooks_used_the_sandbox(executed: dict[str, nbformat.NotebookNode]) 
     assert len(views) == 1, "app.ipynb shows exactly one widget: the Inspector"
 
 
+@pytest.mark.slow
 def test_notebook_outputs_hold_real_results(
     executed: dict[str, nbformat.NotebookNode], tiny_media: Any
 ) -> None:
@@ -198,6 +201,7 @@ def test_notebook_outputs_hold_real_results(
     assert "Welcome to the HeapStream sandbox." in nb03
 
 
+@pytest.mark.slow
 def test_no_private_key_material_in_outputs(
     runs: dict[str, tuple[nbformat.NotebookNode, list[str]]],
 ) -> None:

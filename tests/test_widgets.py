@@ -371,6 +371,7 @@ def test_custom_ttl_and_not_before(sandbox: Sandbox, panels: list[W.Widget]) -> 
     assert "nbf" in panel.header_claims.value
 
 
+@pytest.mark.slow
 def test_countdown_ticks_without_an_event_loop(sandbox: Sandbox, panels: list[W.Widget]) -> None:
     panel = _panel(sandbox)
     panels.append(panel)
@@ -450,6 +451,7 @@ def test_embed_iframe_follows_the_token(
 # ------------------------------------------------------------------ ladder panel
 
 
+@pytest.mark.slow
 def test_ladder_tables_plots_and_segments(
     sandbox: Sandbox, tiny_media: MediaSet, panels: list[W.Widget]
 ) -> None:
@@ -593,6 +595,7 @@ def test_cut_tiles_rejects_tiles_outside_the_sprite(sandbox: Sandbox) -> None:
 # ------------------------------------------------------------------ secrets
 
 
+@pytest.mark.slow
 def test_private_key_never_appears_anywhere(
     sandbox: Sandbox, panels: list[W.Widget], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -31,7 +31,8 @@ from hs_notebook.catalog._results import (
     summary_frame,
 )
 from hs_notebook.catalog._store import pending_ids, prepare_store
-from hs_notebook.errors import HeapStreamError, InvalidArgument
+from hs_notebook.errors import HeapStreamError
+from hs_notebook.extras import require_extra
 from hs_notebook.tokens import SigningKey
 
 __all__ = ["DASK_TOKEN_TTL", "PartitionTokens", "audit_dask"]
@@ -140,12 +141,9 @@ def audit_dask(
     A partition whose task fails (a worker dies) comes back with every one of its ids as
     ``error``.
     """
-    try:
-        from distributed import as_completed
-    except ImportError:  # pragma: no cover - dask is an optional extra
-        raise InvalidArgument(
-            "the Dask engine needs dask[distributed]: pip install 'hs_notebook[dask]'"
-        ) from None
+    require_extra("dask", "distributed", feature="the Dask engine")
+    from distributed import as_completed
+
     ids, key, timeout, ttl = check_arguments(
         video_ids, key, concurrency, timeout, token_ttl, ("partition_size", partition_size)
     )

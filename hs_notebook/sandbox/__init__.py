@@ -13,6 +13,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from hs_notebook.extras import require_extra
+
+# one clear error naming `pip install "hs_notebook[sandbox]"` (looked up, not imported)
+require_extra("sandbox", feature="the sandbox")
+
 if TYPE_CHECKING:
     from hs_notebook.sandbox.app import RequestRecord
     from hs_notebook.sandbox.faults import Faults

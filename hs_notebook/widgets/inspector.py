@@ -131,10 +131,15 @@ class Inspector(W.VBox):
 
     def close(self) -> None:
         """Close every panel and stop the sandbox (when one was started)."""
-        for panel in (self.storyboard_panel, self.ladder_panel, self.embed_panel, self.token_panel):
-            panel.close()
-        if self.sandbox is not None:
-            self.sandbox.stop()
+        # getattr: ipywidgets closes a widget when it is collected, also one whose
+        # __init__ failed half-way (e.g. MissingExtra before the panels were made)
+        for name in ("storyboard_panel", "ladder_panel", "embed_panel", "token_panel"):
+            panel = getattr(self, name, None)
+            if panel is not None:
+                panel.close()
+        sandbox = getattr(self, "sandbox", None)
+        if sandbox is not None:
+            sandbox.stop()
         super().close()
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ class Tile:
         return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode("ascii")
 
 
-def cut_tiles(storyboard: pd.DataFrame, sprite_bytes: Any) -> list[Tile]:
+def cut_tiles(storyboard: pd.DataFrame, sprite_bytes: Callable[[str], bytes]) -> list[Tile]:
     """Cut every tile of a storyboard table (``start, end, image_uri, x, y, w, h``) out of
     its sprite; ``sprite_bytes(image_uri) -> bytes`` supplies the sprites (one call each).
 
@@ -57,8 +58,8 @@ def cut_tiles(storyboard: pd.DataFrame, sprite_bytes: Any) -> list[Tile]:
     """
     sprites: dict[str, Image.Image] = {}
     tiles: list[Tile] = []
-    for row in storyboard.itertuples():
-        uri = str(row.image_uri)
+    for row in storyboard.to_dict("records"):
+        uri = str(row["image_uri"])
         img = sprites.get(uri)
         if img is None:
             data = sprite_bytes(uri)
@@ -72,15 +73,15 @@ def cut_tiles(storyboard: pd.DataFrame, sprite_bytes: Any) -> list[Tile]:
                 ) from None
             sprites[uri] = img.convert("RGB")
             img = sprites[uri]
-        x, y, w, h = int(row.x), int(row.y), int(row.w), int(row.h)
+        x, y, w, h = int(row["x"]), int(row["y"]), int(row["w"]), int(row["h"])
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > img.width or y + h > img.height:
             raise InvalidArgument(
-                f"tile at {row.start:g}s ({x},{y},{w},{h}) lies outside its "
+                f"tile at {row['start']:g}s ({x},{y},{w},{h}) lies outside its "
                 f"{img.width}x{img.height} sprite"
             )
         buf = io.BytesIO()
         img.crop((x, y, x + w, y + h)).save(buf, format="JPEG", quality=90)
-        tiles.append(Tile(float(row.start), float(row.end), w, h, buf.getvalue()))
+        tiles.append(Tile(float(row["start"]), float(row["end"]), w, h, buf.getvalue()))
     return tiles
 
 

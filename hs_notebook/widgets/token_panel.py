@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import ipywidgets as W
 import pandas as pd
@@ -41,7 +41,17 @@ from hs_notebook.widgets.proxy import browser_url
 if TYPE_CHECKING:
     from hs_notebook.ladder import Ladder
 
-__all__ = ["TTL_CHOICES", "TokenPanel"]
+__all__ = ["TTL_CHOICES", "Resources", "TokenPanel"]
+
+
+class Resources(TypedDict):
+    """The ids a :class:`TokenPanel` lists signed URLs for (:attr:`TokenPanel.resources`)."""
+
+    preset_ids: list[str]
+    poster_id: str | None
+    text_track_ids: list[str]
+    storyboard_id: int | str | None
+
 
 #: The TTL dropdown: label -> seconds (``0`` means "custom": the seconds field is used).
 TTL_CHOICES: dict[str, int] = {"1 hour": 3600, "24 hours": 86400, "custom": 0}
@@ -123,7 +133,7 @@ class TokenPanel(W.VBox):
         self.urls: pd.DataFrame | None = None
         #: the diagnosis of the last mint
         self.diagnosis: Diagnosis | None = None
-        self._resources: dict[str, Any] = {
+        self._resources: Resources = {
             "preset_ids": list(preset_ids),
             "poster_id": poster_id,
             "text_track_ids": list(text_track_ids),
@@ -247,9 +257,14 @@ class TokenPanel(W.VBox):
         return self.signing_key
 
     @property
-    def resources(self) -> dict[str, Any]:
-        """Ids whose signed URLs are listed besides embed, master and original."""
-        return dict(self._resources)
+    def resources(self) -> Resources:
+        """Ids whose signed URLs are listed besides embed, master and original (a copy)."""
+        return Resources(
+            preset_ids=list(self._resources["preset_ids"]),
+            poster_id=self._resources["poster_id"],
+            text_track_ids=list(self._resources["text_track_ids"]),
+            storyboard_id=self._resources["storyboard_id"],
+        )
 
     def set_resources(
         self,
@@ -442,12 +457,14 @@ class TokenPanel(W.VBox):
     @staticmethod
     def _links_html(urls: pd.DataFrame) -> str:
         items = "".join(
-            f"<tr><td>{html.escape(row.kind)}</td><td><code>{html.escape(str(row.id))}</code>"
-            f"</td><td><a href='{html.escape(browser_url(row.url), quote=True)}' "
+            f"<tr><td>{html.escape(kind)}</td><td><code>{html.escape(str(id_))}</code>"
+            f"</td><td><a href='{html.escape(browser_url(url), quote=True)}' "
             f"target='_blank' rel='noopener noreferrer' style='color:#0969da;"
-            f"text-decoration:underline'>{html.escape(redact(row.url))}"
+            f"text-decoration:underline'>{html.escape(redact(url))}"
             "</a></td></tr>"
-            for row in urls.itertuples()
+            for kind, id_, url in zip(
+                urls["kind"].astype(str), urls["id"], urls["url"].astype(str), strict=True
+            )
         )
         return (
             "<div><b>Signed URLs</b> <small>(links carry the token; shown here with it "

@@ -14,7 +14,7 @@
     Audit every id of FILE (one per line; blank lines and ``#`` comments ignored; ``-``
     reads stdin), saving and resuming as :func:`hs_notebook.catalog.audit` does.
 
-Exit codes (the same for both subcommands):
+Exit codes (:mod:`hs_notebook.cli.base`), for both subcommands:
 
 * 0: nothing reaches the ``--fail-on`` threshold (default ``error``).
 * 1: the check failed: findings at or above the threshold; or the ladder could not be
@@ -26,7 +26,8 @@ Exit codes (the same for both subcommands):
   ``qa`` also prints ``{"target", "error": {...}}`` on stdout).
 * 2: usage or input errors, before anything was checked: a bad argument or id, a missing
   or unreadable key, an unreadable ``--ids`` file, a Dask scheduler that cannot be reached
-  (``--connect-timeout``, default 10 s) or whose address is malformed.
+  (``--connect-timeout``, default 10 s) or whose address is malformed, a missing
+  ``[dask]`` extra.
 
 A failed segment measurement does not fail ``qa``: the bitrate rules are then reported as
 not checked (``info``) and every other rule still runs.
@@ -38,11 +39,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hs_notebook import cli as _cli
-from hs_notebook.cli import EXIT_FAILED, EXIT_OK, _add_key_args, _load_key, _positive_int, _Usage
+from hs_notebook.cli.base import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_key_args,
+    load_key,
+    one_line,
+    positive_int,
+    positive_seconds,
+    whole_int,
+)
 from hs_notebook.errors import FetchError, NotFound, TokenRejected
+from hs_notebook.extras import require_extra
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from hs_notebook.cli.base import Subparsers
 
 _QA_EPILOG = """exit codes:
   0  nothing at or above --fail-on (default error)
@@ -59,15 +75,11 @@ _AUDIT_EPILOG = """exit codes:
   2  usage or input error: bad argument, missing key, unreadable --ids, a --scheduler
      address that is malformed or cannot be reached within --connect-timeout"""
 
-__all__ = ["cmd_audit", "cmd_qa", "register"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "cmd_audit", "cmd_qa", "register"]
 
 _FAIL_ON = ("error", "warning")
 #: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 # ---------------------------------------------------------------------------- qa
@@ -83,10 +95,10 @@ def cmd_qa(args: argparse.Namespace) -> int:
     url = target.startswith(("http://", "https://"))
     shown = redact(target) if url else target
     if url and args.project_id is not None:
-        raise _Usage("--project-id is for a video id; a master URL already names it")
+        raise UsageError("--project-id is for a video id; a master URL already names it")
     if not url and args.project_id is None:
-        raise _Usage("a video id needs --project-id (or give the signed master playlist URL)")
-    key = None if url else _load_key(args)
+        raise UsageError("a video id needs --project-id (or give the signed master playlist URL)")
+    key = None if url else load_key(args)
     try:
         if url:
             ladder = fetch_ladder_url(target)
@@ -100,11 +112,14 @@ def cmd_qa(args: argparse.Namespace) -> int:
     else:
         print(f"{shown}: {ladder.summary()}")
         print(findings.summary)
-        for row in findings.table.itertuples(index=False):
+        for row in findings.table.to_dict("records"):
             extra = ""
-            if row.measured or row.expected:
-                extra = f" [measured {row.measured or '-'}, expected {row.expected or '-'}]"
-            print(f"  {row.severity:<7} {row.rule:<26} {row.subject}: {row.message}{extra}")
+            if row["measured"] or row["expected"]:
+                extra = f" [measured {row['measured'] or '-'}, expected {row['expected'] or '-'}]"
+            print(
+                f"  {row['severity']:<7} {row['rule']:<26} {row['subject']}: "
+                f"{row['message']}{extra}"
+            )
     return EXIT_FAILED if findings.fails(args.fail_on) else EXIT_OK
 
 
@@ -116,7 +131,7 @@ def _origin_failed(args: argparse.Namespace, shown: str, exc: TokenRejected | Fe
         kind = "not found"
     else:
         kind = "origin failed or unreachable"
-    message = _one_line(str(exc))
+    message = one_line(str(exc))
     print(f"hs-notebook: qa {shown}: {kind}: {message}", file=sys.stderr)
     if args.json:
         error: dict[str, Any] = {"type": type(exc).__name__, "message": message}
@@ -137,40 +152,37 @@ def _read_ids(source: str) -> list[str]:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
-            raise _Usage(f"cannot read --ids {source}: {exc.strerror}") from None
+            raise UsageError(f"cannot read --ids {source}: {exc.strerror}") from None
     ids = []
     for line in text.splitlines():
         item = line.split("#", 1)[0].strip()
         if item:
             ids.append(item)
     if not ids:
-        raise _Usage(f"--ids {source} holds no video ids (one per line)")
+        raise UsageError(f"--ids {source} holds no video ids (one per line)")
     return ids
 
 
-def _dask_client(scheduler: str | None, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Any:
+def _dask_client(scheduler: str | None, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Client:
     """A ``distributed.Client`` for ``--scheduler`` (waiting at most ``connect_timeout``
     seconds), or on a new LocalCluster; an unreachable or malformed address is a usage
     error (exit 2, one line), not a traceback."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - optional extra
-        raise _Usage(
-            "--engine dask needs dask[distributed]: pip install 'hs_notebook[dask]'"
-        ) from None
+    require_extra("dask", "distributed", feature="--engine dask")
+    from distributed import Client, LocalCluster
+
     if not scheduler:
         return Client(LocalCluster(processes=True, dashboard_address=None))
     try:
         return Client(scheduler, timeout=connect_timeout)
     except ValueError as exc:  # a malformed address ("garbage::", an unknown protocol)
-        raise _Usage(
-            f"--scheduler {scheduler!r} is not a Dask scheduler address ({_one_line(str(exc))});"
+        raise UsageError(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address ({one_line(str(exc))});"
             " expected e.g. tcp://host:8786"
         ) from None
     except OSError as exc:  # refused, unknown host, timed out (TimeoutError is an OSError)
-        raise _Usage(
+        raise UsageError(
             f"cannot connect to the Dask scheduler at {scheduler} within "
-            f"{connect_timeout:g} s ({_one_line(str(exc)) or type(exc).__name__}); is it "
+            f"{connect_timeout:g} s ({one_line(str(exc)) or type(exc).__name__}); is it "
             "running and reachable? (--connect-timeout to wait longer)"
         ) from None
 
@@ -181,11 +193,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     ids = _read_ids(args.ids)
     if args.scheduler and args.engine != "dask":
-        raise _Usage("--scheduler is for --engine dask")
-    key = _load_key(args)
+        raise UsageError("--scheduler is for --engine dask")
+    key = load_key(args)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if args.connect_timeout is not None and not args.scheduler:
-        raise _Usage("--connect-timeout is for --scheduler")
+        raise UsageError("--connect-timeout is for --scheduler")
     timeout = DEFAULT_CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
     client = _dask_client(args.scheduler, timeout) if args.engine == "dask" else None
     try:
@@ -220,9 +232,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         print(result.line)
         print(f"saved to {result.out} (findings beside it)")
-        for row in failed.head(20).itertuples(index=False):
-            why = row.reason if row.status in ("refused", "not_found", "error") else row.worst_rule
-            print(f"  {row.status:<9} {row.video_id}: {why}")
+        for row in failed.head(20).to_dict("records"):
+            origin = row["status"] in ("refused", "not_found", "error")
+            why = row["reason"] if origin else row["worst_rule"]
+            print(f"  {row['status']:<9} {row['video_id']}: {why}")
         if len(failed) > 20:
             print(f"  ... and {len(failed) - 20} more")
     return EXIT_FAILED if len(failed) else EXIT_OK
@@ -231,17 +244,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- parser
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``qa`` and ``audit`` to the ``hs-notebook`` subparsers."""
     p = sub.add_parser(
         "qa",
@@ -251,10 +254,10 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", metavar="VIDEO_ID|MASTER_URL")
-    p.add_argument("--project-id", type=_cli._int, help="needed with a video id")
+    p.add_argument("--project-id", type=whole_int, help="needed with a video id")
     p.add_argument("--base-url", help="default https://app.heapstream.com")
-    _add_key_args(p)
-    p.add_argument("--ttl", type=_positive_int, default=3600)
+    add_key_args(p)
+    p.add_argument("--ttl", type=positive_int, default=3600)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.add_argument(
         "--fail-on",
@@ -277,16 +280,16 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--ids", required=True, help="file with one video id per line ('-': stdin)")
     p.add_argument("--out", required=True, help="results file, .parquet or .csv")
-    p.add_argument("--project-id", required=True, type=_cli._int)
+    p.add_argument("--project-id", required=True, type=whole_int)
     p.add_argument("--base-url", help="default https://app.heapstream.com")
-    _add_key_args(p)
-    p.add_argument("--concurrency", type=_positive_int, default=16)
+    add_key_args(p)
+    p.add_argument("--concurrency", type=positive_int, default=16)
     p.add_argument("--measure", action="store_true", help="also measure segment sizes")
     p.add_argument("--no-resume", action="store_true", help="redo every id, overwrite --out")
-    p.add_argument("--timeout", type=_seconds, default=120.0, help="seconds per video")
+    p.add_argument("--timeout", type=positive_seconds, default=120.0, help="seconds per video")
     p.add_argument(
         "--token-ttl",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         help="lifetime of the minted tokens: per video (default 3600), or with --engine dask "
         "all minted before submitting, so it must cover the whole run (default 21600)",
@@ -295,7 +298,7 @@ def register(sub: Any) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument(
         "--connect-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         help=f"seconds to wait for --scheduler (default {DEFAULT_CONNECT_TIMEOUT:g})",
     )
@@ -308,12 +311,3 @@ def register(sub: Any) -> None:
         help="progress bar on stderr (default: when stderr is a terminal)",
     )
     p.set_defaults(func=cmd_audit)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``hs-notebook`` with these subcommands registered (same as ``hs_notebook.cli.main``)."""
-    return _cli.main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
