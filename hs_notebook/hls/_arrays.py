@@ -166,7 +166,7 @@ def strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
         return pd.array(values, dtype="string")
     dtype = pd.StringDtype()
     if dtype.storage == "pyarrow":
-        return pd.arrays.ArrowStringArray(arrow, dtype=dtype)
+        return pd.arrays.ArrowStringArray(arrow, dtype=dtype)  # type: ignore[call-arg]  # stubs lag pandas 3
     return pd.array(arrow, dtype="string")
 
 
@@ -191,5 +191,5 @@ def utc_times(values: list[datetime | None]) -> pd.DatetimeIndex:
     try:
         micros = [_NAT if d is None else (d - _EPOCH) // _MICROSECOND for d in values]
     except TypeError:  # a naive date-time (no UTC offset): let pandas read it as UTC
-        return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("us")
+        return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("us")  # type: ignore[arg-type]
     return pd.DatetimeIndex(np.array(micros, np.int64).view("M8[us]")).tz_localize("UTC")

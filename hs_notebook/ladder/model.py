@@ -419,7 +419,10 @@ class Ladder:
             row = _facts_row(media.facts) if media is not None else {}
             for name in _FACT_DTYPES:
                 facts[name].append(row.get(name))
-        return {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()}
+        return {
+            name: pd.array(facts[name], dtype=dtype)  # type: ignore[call-overload]
+            for name, dtype in _FACT_DTYPES.items()
+        }
 
     # plain data ----------------------------------------------------------------------
     @property
@@ -685,8 +688,8 @@ class Ladder:
             for s, d in zip(sizes, frame["duration"].tolist(), strict=True)
         ]
         frame["bitrate"] = pd.array(bitrate, dtype="Int64")
-        for key, part in frame.groupby("preset_id", sort=False):
-            self._sizes[str(key)] = pd.Series(part["size"].to_numpy(), index=part["index"])
+        for pid, part in frame.groupby("preset_id", sort=False):
+            self._sizes[str(pid)] = pd.Series(part["size"].to_numpy(), index=part["index"])
         return frame
 
     async def measure_segment_sizes_async(

@@ -89,7 +89,7 @@ def _evaluate(ladder: Ladder, sizes: pd.DataFrame | None, skip_reason: str | Non
     if rows:
         table = pd.DataFrame(
             {
-                col: pd.array([r[3 + i] for r in rows], dtype="string")
+                col: pd.array([str(r[3 + i]) for r in rows], dtype="string")
                 for i, col in enumerate(COLUMNS)
             }
         )

@@ -159,7 +159,7 @@ class QAReport:
         rows = []
         limit = 500
         for row in self.table.head(limit).itertuples(index=False):
-            bg = _BACKGROUNDS.get(row.severity, "transparent")
+            bg = _BACKGROUNDS.get(str(row.severity), "transparent")
             cells = "".join(
                 f"<td style='text-align:left;vertical-align:top'>{html.escape(str(value))}</td>"
                 for value in (
