@@ -36,6 +36,7 @@ from hs_notebook.http._rules import (
     parse_url,
     redirect_url,
     request_url,
+    single_token,
 )
 from hs_notebook.http._transport import transport
 from hs_notebook.redaction import install_log_redaction, redact
@@ -78,6 +79,20 @@ class ClientSettings(TypedDict, total=False):
     max_body_size: int
     deadline: float | None
     verify: ssl.SSLContext | str | bool
+
+
+_LOCATION = "hs_notebook.location"
+
+
+async def _take_location(response: httpx.Response) -> None:
+    """Move a redirect's ``Location`` header out of httpx's sight, into
+    ``response.extensions``: httpx builds the next request of every redirect even when it
+    does not follow it, and a malformed ``Location`` (``http:x``, ``http:////[/x``, a bad
+    IDNA label) then escapes as ``httpx.InvalidURL`` or ``ValueError``.  Redirects are
+    followed by :meth:`AsyncClient._open`, by the token rules, with our errors."""
+    if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
 
 
 def _user_agent() -> str:
@@ -262,6 +277,7 @@ class AsyncClient:
             limits=limits,
             headers=all_headers,
             follow_redirects=False,
+            event_hooks={"response": [_take_location]},
             transport=transport(http2, limits, self.verify),
         )
 
@@ -303,7 +319,7 @@ class AsyncClient:
         ``parsed`` is ``url`` already parsed (a long token URL costs more to parse than
         the rest of a request's bookkeeping, so it is parsed once per request)."""
         first = parsed if parsed is not None else parse_url(url)
-        token = first.params.get("token") or None
+        token = single_token(first)
         home = origin_of(first)
         current = url
         target: httpx.URL = first.copy_with(fragment=None) if first.fragment else first
@@ -312,15 +328,8 @@ class AsyncClient:
             if _hop and origin_of(target) != home:
                 for name in CROSS_ORIGIN_UNSAFE_HEADERS:
                     request.headers.pop(name, None)
-            try:
-                response = await self._http.send(request, stream=True)
-            except httpx.RemoteProtocolError as exc:
-                # httpx parses Location even when not following it; a bad one is no
-                # dropped connection and is not worth retrying
-                if "location header" not in str(exc).lower():
-                    raise
-                raise bad_redirect(method, current, str(exc)) from None
-            location = response.headers.get("location")
+            response = await self._http.send(request, stream=True)
+            location = response.extensions.get(_LOCATION)
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response, current
             await response.aclose()
@@ -329,6 +338,7 @@ class AsyncClient:
             try:
                 current = redirect_url(current, location, token=token, token_origin=home)
                 target = request_url(current)
+                single_token(target)
             except InvalidArgument as exc:
                 raise bad_redirect(method, current, str(exc)) from None
             if target.fragment:
@@ -377,6 +387,7 @@ class AsyncClient:
         statuses not in ``allow_status``.
         """
         parsed = request_url(url)
+        single_token(parsed)  # two tokens: refused before anything is sent
         headers = _check_headers(headers) or None
         allow_status = _check_allow_status(allow_status)
         call = _Call(method, url, deadline)
