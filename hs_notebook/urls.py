@@ -91,7 +91,9 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
     and storyboard ids) must be non-negative integers (ints or digit strings).
     """
     if isinstance(value, bool) or value is None:
-        raise InvalidId(f"{name} must be {'an integer' if integer else 'a string'}, got {value!r}")
+        raise InvalidId(
+            f"{name} must be {'an integer' if integer else 'a string'}, got {redact(repr(value))}"
+        )
     if integer:
         if isinstance(value, int):
             if value < 0:
@@ -100,7 +102,7 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
             return str(int(value.strip()))
         raise InvalidId(
-            f"{name} must be an integer (HeapStream writes <int:{name}>), got {value!r}"
+            f"{name} must be an integer (HeapStream writes <int:{name}>), got {redact(repr(value))}"
         )
     if isinstance(value, int):
         value = str(value)
@@ -111,8 +113,8 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
     unicode_text(name, value, error=InvalidId)
     if value in (".", ".."):
         raise InvalidId(
-            f"{name} {value!r} is a path step, not an id: a URL with it would point at another "
-            "path (copy the id from the HeapStream dashboard or API)"
+            f"{name} {redact(repr(value))} is a path step, not an id: a URL with it would point "
+            "at another path (copy the id from the HeapStream dashboard or API)"
         )
     bad = _BAD_ID.search(value)
     if bad:
@@ -122,8 +124,9 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         else:
             what = repr(char) if char.isprintable() else f"a control character ({char!r})"
         raise InvalidId(
-            f"{name} {value!r} contains {what}; ids may not contain '/', '?', '#', '%', "
-            "whitespace or control characters (copy the id from the HeapStream dashboard or API)"
+            f"{name} {redact(repr(value))} contains {what}; ids may not contain '/', '?', '#', "
+            "'%', whitespace or control characters (copy the id from the HeapStream dashboard "
+            "or API)"
         )
     return value
 
@@ -145,9 +148,13 @@ def _normalise_base(base_url: str) -> str:
         raise InvalidArgument("base_url must be a non-empty URL such as https://app.heapstream.com")
     parts = _split(base_url.strip(), "base_url")
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidArgument(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        raise InvalidArgument(
+            f"base_url must be an http(s) URL with a host, got {redact(repr(base_url))}"
+        )
     if parts.query or parts.fragment:
-        raise InvalidArgument(f"base_url must not carry a query or fragment: {base_url!r}")
+        raise InvalidArgument(
+            f"base_url must not carry a query or fragment: {redact(repr(base_url))}"
+        )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -260,7 +267,7 @@ class HeapStream:
         presets give a playlist and an MP4 row each; poster, text tracks and storyboard
         appear when their ids are given.
         """
-        rows: list[tuple[str, str]] = [("embed", video_id), ("master", video_id)]
+        rows: list[tuple[str, Any]] = [("embed", video_id), ("master", video_id)]
         if poster_id is not None:
             rows.append(("poster", poster_id))
         rows += [("text_track", t) for t in _as_list(text_track_ids, "text_track_ids")]
@@ -376,8 +383,8 @@ def embed_html(
         or (not parts.scheme and not parts.netloc and url.startswith("/"))
     ):
         raise InvalidArgument(
-            f"embed_html needs an http(s) URL (or a path starting with '/'), got {url[:60]!r}: "
-            "build it with HeapStream(project_id).embed_url(video_id, token)"
+            "embed_html needs an http(s) URL (or a path starting with '/'), got "
+            f"{redact(url)[:60]!r}: build it with HeapStream(project_id).embed_url(video_id, token)"
         )
     src = with_query(url, autoplay="true") if autoplay else url
     w, h = _dimension(width, "width"), _dimension(height, "height")

@@ -195,9 +195,13 @@ def _check_headers(headers: Any, what: str = "headers") -> dict[str, str]:
         )
     for name, value in headers.items():
         if not isinstance(name, str) or not name:
-            raise InvalidArgument(f"{what}: a header name must be a non-empty str, got {name!r}")
+            raise InvalidArgument(
+                f"{what}: a header name must be a non-empty str, got {redact(repr(name))}"
+            )
         if not isinstance(value, str):
-            raise InvalidArgument(f"{what}[{name!r}] must be a str, got {type(value).__name__}")
+            raise InvalidArgument(
+                f"{what}[{redact(repr(name))}] must be a str, got {type(value).__name__}"
+            )
     return dict(headers)
 
 
@@ -206,12 +210,12 @@ def _check_allow_status(allow_status: Any) -> Collection[int]:
     if isinstance(allow_status, str | bytes) or not isinstance(allow_status, Collection):
         raise InvalidArgument(
             f"allow_status must be a collection of HTTP statuses such as (404,), got "
-            f"{allow_status!r}"
+            f"{redact(repr(allow_status))}"
         )
     for status in allow_status:
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status < 600:
             raise InvalidArgument(
-                f"allow_status must hold HTTP statuses (ints 100-599), got {status!r}"
+                f"allow_status must hold HTTP statuses (ints 100-599), got {redact(repr(status))}"
             )
     return frozenset(allow_status)
 

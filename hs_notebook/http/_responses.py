@@ -40,7 +40,9 @@ Expect = Literal["playlist", "vtt"] | None
 def check_expect(expect: Any) -> None:
     """Raise :class:`InvalidArgument` unless ``expect`` is ``"playlist"``, ``"vtt"`` or None."""
     if expect is not None and expect not in ("playlist", "vtt"):
-        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+        raise InvalidArgument(
+            f"expect must be 'playlist', 'vtt' or None, got {redact(repr(expect))}"
+        )
 
 
 @dataclass(frozen=True)
@@ -121,13 +123,12 @@ def check_expected(
     """Raise unless the body (``content``, decoded as ``text``) is what ``expect`` says."""
     if expect is None:
         return
+    check_expect(expect)
     error: type[HeapStreamError]
     if expect == "playlist":
         marker, error, what = "#EXTM3U", PlaylistError, "an HLS playlist"
-    elif expect == "vtt":
-        marker, error, what = "WEBVTT", VTTError, "WebVTT"
     else:
-        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+        marker, error, what = "WEBVTT", VTTError, "WebVTT"
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     head = text.lstrip()[:200]
     looks_html = ctype in ("text/html", "application/xhtml+xml") or head[:1] == "<"
@@ -221,7 +222,7 @@ def describe_target(url: str) -> tuple[str, str | None]:
         return "", None
     if signed is None:
         return "", None
-    return f"{signed.kind} {signed.id!r}", str(signed.project_id)
+    return f"{signed.kind} {redact(repr(signed.id))}", str(signed.project_id)
 
 
 def status_error(
