@@ -137,9 +137,18 @@ def check_deadline(deadline: Any) -> float | None:
     )
 
 
-def _check_verify(verify: Any) -> ssl.SSLContext | str | bool:
-    if isinstance(verify, bool | ssl.SSLContext) or (isinstance(verify, str) and verify):
+def _check_verify(verify: Any) -> ssl.SSLContext | bool:
+    """``verify`` as httpx takes it: ``True``/``False``, an :class:`ssl.SSLContext`, or
+    (from the path of a CA bundle) a default context trusting that bundle."""
+    if isinstance(verify, bool | ssl.SSLContext):
         return verify
+    if isinstance(verify, str) and verify:
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidArgument(
+                f"verify={redact(repr(verify))} is not a readable CA bundle (PEM): {exc}"
+            ) from None
     raise InvalidArgument(
         "verify must be True (the default CA bundle), False (no TLS verification), the path "
         f"of a CA bundle, or an ssl.SSLContext; got {type(verify).__name__}"

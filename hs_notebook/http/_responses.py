@@ -225,6 +225,12 @@ def describe_target(url: str) -> tuple[str, str | None]:
     return f"{signed.kind} {redact(repr(signed.id))}", str(signed.project_id)
 
 
+def _said(payload: dict[str, Any], key: str) -> str | None:
+    """A text field of the origin's JSON answer, redacted (an origin may echo the token)."""
+    value = payload.get(key)
+    return redact(value) if isinstance(value, str) else None
+
+
 def status_error(
     status: int, url: str, body: bytes, headers: httpx.Headers
 ) -> FetchError | TokenRejected:
@@ -239,8 +245,8 @@ def status_error(
             pass
     shown = redact(url)
     if status in (401, 403):
-        reason = payload.get("reason") if isinstance(payload.get("reason"), str) else None
-        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        reason = _said(payload, "reason")
+        detail = _said(payload, "detail")
         if reason is None:
             reason = "forbidden"
             detail = detail or (
@@ -255,7 +261,7 @@ def status_error(
         )
     if status == 404:
         label, project = describe_target(url)
-        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        detail = _said(payload, "detail")
         msg = f"not found: {label} does not exist in project {project}" if label else "not found"
         msg += f" (404 from {shown})"
         if detail:
