@@ -8,6 +8,7 @@ import contextlib
 import http.server
 import math
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,25 @@ class RawOrigin:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def trickle(every: float, size: int = 100_000) -> Handler:
+    """A :class:`RawOrigin` handler that announces ``size`` bytes, then sends one byte
+    every ``every`` seconds (for at most a minute): each read is quick, so no read
+    timeout ever fires."""
+
+    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "video/mp4")
+        h.send_header("Content-Length", str(size))
+        h.end_headers()
+        ends = time.monotonic() + 60
+        while time.monotonic() < ends:
+            h.wfile.write(b"\0")
+            h.wfile.flush()
+            time.sleep(every)
+
+    return answer
 
 
 def dribble_time(source: Path, slow_body: float) -> float:

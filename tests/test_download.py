@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _loopback import RawOrigin, dribble_time
+from _loopback import RawOrigin, dribble_time, trickle
 
 from hs_notebook.download import download, filename_for
 from hs_notebook.errors import DownloadError, InvalidArgument, NotFound, TokenRejected
@@ -369,27 +369,9 @@ def test_a_second_download_into_the_same_directory_is_refused(
 # ---------------- an origin that stalls or trickles (issue 10)
 
 
-def _trickle(every: float, size: int = 100_000) -> Any:
-    """An origin that announces ``size`` bytes, then sends one byte every ``every``
-    seconds (for at most a minute): each read is quick, so no read timeout ever fires."""
-
-    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", "video/mp4")
-        h.send_header("Content-Length", str(size))
-        h.end_headers()
-        ends = time.monotonic() + 60
-        while time.monotonic() < ends:
-            h.wfile.write(b"\0")
-            h.wfile.flush()
-            time.sleep(every)
-
-    return answer
-
-
 def test_a_trickling_download_stops_at_the_idle_timeout(tmp_path: Path) -> None:
     secret = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
-    with RawOrigin(_trickle(0.1)) as origin, Client(retries=1, backoff=0.01) as c:
+    with RawOrigin(trickle(0.1)) as origin, Client(retries=1, backoff=0.01) as c:
         started = time.monotonic()
         with pytest.raises(DownloadError) as info:
             download(

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _loopback import RawOrigin, dribble_time
+from _loopback import RawOrigin, dribble_time, trickle
 
 from hs_notebook.download import download
 from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, PlaylistError
@@ -674,28 +674,8 @@ def test_a_redirect_adding_a_second_token_is_refused(sandbox: Any) -> None:
     assert not any(r.path == master for r in sandbox.requests)
 
 
-def _trickle(
-    every: float, size: int = 100_000
-) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
-    """An origin that announces ``size`` bytes, then sends one byte every ``every``
-    seconds (for at most a minute): each read is quick, so no read timeout ever fires."""
-
-    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", "video/mp4")
-        h.send_header("Content-Length", str(size))
-        h.end_headers()
-        ends = time.monotonic() + 60
-        while time.monotonic() < ends:
-            h.wfile.write(b"\0")
-            h.wfile.flush()
-            time.sleep(every)
-
-    return answer
-
-
 def test_a_trickling_stream_stops_at_the_idle_timeout() -> None:
-    with RawOrigin(_trickle(0.1)) as origin, Client(timeout=5.0) as c:
+    with RawOrigin(trickle(0.1)) as origin, Client(timeout=5.0) as c:
         url = f"{origin.base_url}/stcr4/1/p/?token={SECRET}"
         started = time.monotonic()
         with c.stream(url) as s, pytest.raises(FetchError) as info:

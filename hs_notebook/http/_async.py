@@ -332,7 +332,7 @@ class AsyncClient:
         ``parsed`` is ``url`` already parsed (a long token URL costs more to parse than
         the rest of a request's bookkeeping, so it is parsed once per request)."""
         first = parsed if parsed is not None else parse_url(url)
-        token = single_token(first)
+        token = single_token(first)  # two tokens: refused here, before anything is sent
         home = origin_of(first)
         current = url
         target: httpx.URL = first.copy_with(fragment=None) if first.fragment else first
@@ -400,7 +400,6 @@ class AsyncClient:
         statuses not in ``allow_status``.
         """
         parsed = request_url(url)
-        single_token(parsed)  # two tokens: refused before anything is sent
         headers = _check_headers(headers) or None
         allow_status = _check_allow_status(allow_status)
         call = _Call(method, url, deadline)
