@@ -23,6 +23,7 @@ __all__ = [
     "positive_int",
     "positive_seconds",
     "string_list",
+    "unicode_text",
 ]
 
 
@@ -115,3 +116,18 @@ def string_list(
     if bad:
         raise error(f"{name} must hold strings, got {bad[0]!r}")
     return list(dict.fromkeys(items)) if dedupe else items
+
+
+def unicode_text(name: str, value: str, *, error: type[HeapStreamError] = InvalidArgument) -> str:
+    """``value`` when it is valid Unicode text: no lone surrogate (``"\\ud800"``, as left by
+    ``errors="surrogateescape"``), which no URL, file or terminal can carry.  The message
+    quotes the surrogate and its position, never the text (it may hold a token)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{name} holds a lone surrogate ({value[exc.start]!r} at position {exc.start}), "
+            "which is not valid Unicode text: decode the bytes it came from as UTF-8 (with "
+            "errors='replace' if they may be broken)"
+        ) from None
+    return value
