@@ -121,13 +121,18 @@ def diagnose(
         public_key: the signing key's public half (PEM, cryptography key or SigningKey)
             to check the signature.
         now: the time to judge ``exp``/``nbf`` against (default: now).
+        leeway: seconds of clock skew forgiven either way (finite, >= 0).
+
+    ``aud`` is judged by :func:`hs_notebook.tokens.audience_matches`, the rule
+    :func:`~hs_notebook.tokens.verify_token` and the sandbox apply.  A token that does not
+    decode gives one finding, its :class:`~hs_notebook.errors.InvalidToken` reason.
     """
     out = Diagnosis()
     t = datetime.now(UTC).timestamp() if now is None else unix_seconds("now", now)
     leeway = non_negative_seconds("leeway", leeway)
     try:
         tok = Token(token)
-    except InvalidToken as exc:  # malformed_token, or crit_not_understood
+    except InvalidToken as exc:  # malformed_token, crit_not_understood or bad_signature
         out.append(TokenFinding(exc.reason, "error", str(exc)))
         return out
     header, claims = tok.header, tok.claims
