@@ -609,7 +609,7 @@ def _redirecting_to(location: str) -> Callable[[http.server.BaseHTTPRequestHandl
 def test_a_malformed_location_is_our_fetch_error_from_every_entry_point(
     location: str, tmp_path: Path
 ) -> None:
-    from hs_notebook.ladder import inspect_url
+    from hs_notebook.ladder import fetch_ladder_url
 
     with RawOrigin(_redirecting_to(location)) as origin, Client(retries=2, backoff=0.01) as c:
         url = f"{origin.base_url}/mmpl/1/v/?token={SECRET}"
@@ -617,7 +617,7 @@ def test_a_malformed_location_is_our_fetch_error_from_every_entry_point(
         calls: dict[str, Callable[[], object]] = {
             "get_text": lambda: c.get_text(url),
             "head": lambda: c.head(url),
-            "fetch_ladder by URL": lambda: inspect_url(url, client=c),
+            "fetch_ladder by URL": lambda: fetch_ladder_url(url, client=c),
             "download": lambda: download(mp4, tmp_path, client=c, progress=False),
         }
         for name, call in calls.items():
