@@ -18,6 +18,7 @@ __all__ = [
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
+    "MediaError",
     "NotFound",
     "PlaylistError",
     "SandboxError",
@@ -128,3 +129,8 @@ class DownloadError(FetchError):
 
 class SandboxError(HeapStreamError):
     """The local sandbox origin could not generate its media or start."""
+
+
+class MediaError(HeapStreamError, ValueError):
+    """A media segment could not be read: empty, truncated, not a container we can demux,
+    an fMP4 segment without its init segment, or the [media] extra (PyAV) is missing."""
