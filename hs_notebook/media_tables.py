@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,37 @@ class DeclaredRendition:
     target_duration: float | None = None
     extinf: tuple[float, ...] = ()
     audio_channels: int | None = None
+
+    @classmethod
+    def from_row(
+        cls,
+        rendition: str,
+        row: Mapping[str, Any],
+        extinf: Iterable[float] = (),
+        audio_channels: int | None = None,
+    ) -> DeclaredRendition:
+        """From a row of ``ladder.renditions`` (its ``bandwidth``, ``average_bandwidth``,
+        ``codecs``, ``width``, ``height``, ``frame_rate`` and ``target_duration``; missing
+        columns and ``<NA>`` become ``None``) and the playlist's EXTINF durations."""
+
+        def get(name: str, kind: Callable[[Any], Any]) -> Any:
+            value = row.get(name)
+            if value is None or value is pd.NA or value != value:
+                return None
+            return kind(value)
+
+        return cls(
+            rendition=rendition,
+            bandwidth=get("bandwidth", int),
+            average_bandwidth=get("average_bandwidth", int),
+            codecs=get("codecs", str),
+            width=get("width", int),
+            height=get("height", int),
+            frame_rate=get("frame_rate", float),
+            target_duration=get("target_duration", float),
+            extinf=tuple(float(d) for d in extinf),
+            audio_channels=audio_channels,
+        )
 
     @property
     def video_codecs(self) -> list[str]:
