@@ -15,6 +15,7 @@ long video gives one line per problem and rendition, not one per segment.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass
@@ -67,6 +68,11 @@ FINDING_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: A per-segment check: ``(measured, expected)`` text when the segment breaks the rule.
+_Hit = tuple[str, str] | None
+SegmentTest = Callable[[DeclaredRendition, ProbedSegment, SegmentProbe], _Hit]
+
+
 @dataclass(frozen=True)
 class MediaFinding:
     """One problem a media rule found."""
@@ -92,6 +98,24 @@ class MediaRule:
     def __call__(self, media: LadderMedia) -> list[MediaFinding]:
         return self.check(media)
 
+    @classmethod
+    def per_segment(
+        cls, id: str, severity: str, source: str, checks: str, test: SegmentTest, message: str
+    ) -> MediaRule:
+        """A rule that runs ``test`` on every probed segment and reports once per
+        rendition (subject: its first bad segment).  ``message`` is a :meth:`str.format`
+        template over ``rendition``, ``segments`` (the bad indices, as text), ``first``,
+        ``count``, ``probed``, ``measured`` and ``expected`` (those of the first)."""
+        return cls(
+            id,
+            severity,
+            source,
+            checks,
+            functools.partial(
+                _per_rendition, rule=id, severity=severity, test=test, message=message
+            ),
+        )
+
     def __repr__(self) -> str:
         return f"MediaRule({self.id!r}, {self.severity}, {self.source!r})"
 
@@ -113,15 +137,16 @@ def _per_rendition(
     media: LadderMedia,
     rule: str,
     severity: str,
-    test: Callable[[DeclaredRendition, ProbedSegment, SegmentProbe], tuple[str, str] | None],
-    describe: Callable[[str, list[int], str, str], str],
+    test: SegmentTest,
+    message: str,
 ) -> list[MediaFinding]:
     """Run ``test`` on every probed segment; one finding per rendition that has bad
     segments (its subject the first of them, ``measured``/``expected`` from it)."""
     out: list[MediaFinding] = []
     for r in media.renditions:
         bad: list[tuple[int, str, str]] = []
-        for seg, probe in media.probed(r.rendition):
+        probed = media.probed(r.rendition)
+        for seg, probe in probed:
             hit = test(r, seg, probe)
             if hit is not None:
                 bad.append((seg.index, *hit))
@@ -133,7 +158,15 @@ def _per_rendition(
                     rule,
                     severity,
                     f"{r.rendition}:{idx[0]}",
-                    describe(r.rendition, idx, measured, expected),
+                    message.format(
+                        rendition=r.rendition,
+                        segments=_indices(idx),
+                        first=idx[0],
+                        count=len(idx),
+                        probed=len(probed),
+                        measured=measured,
+                        expected=expected,
+                    ),
                     measured,
                     expected,
                 )
@@ -141,116 +174,53 @@ def _per_rendition(
     return out
 
 
-def _probed_word(media: LadderMedia, key: str, n: int) -> str:
-    total = len(media.probed(key))
-    return f"{n} of {total} probed segment{'s' if total != 1 else ''}"
-
-
 # ------------------------------------------------------------------ segment rules
 
 
-def _idr_start(media: LadderMedia) -> list[MediaFinding]:
-    def test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> tuple[str, str] | None:
-        if p.starts_with_idr is False:
-            types = ",".join(map(str, p.first_frame_nal_types)) or "none"
-            return f"first frame NAL types {types}", "an IDR picture first"
+def _idr_start_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    if p.starts_with_idr is False:
+        types = ",".join(map(str, p.first_frame_nal_types)) or "none"
+        return f"first frame NAL types {types}", "an IDR picture first"
+    return None
+
+
+def _keyframe_interval_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    gap = p.max_keyframe_interval
+    half_frame = 0.5 / p.frame_rate if p.frame_rate else 0.0
+    if gap is not None and gap > KEYFRAME_INTERVAL + half_frame:
+        return f"{gap:.3f} s", f"<= {KEYFRAME_INTERVAL:g} s"
+    return None
+
+
+def _extinf_match_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    if not 0 <= s.index < len(r.extinf) or p.duration is None:
         return None
-
-    return _per_rendition(
-        media,
-        "media_idr_start",
-        "error",
-        test,
-        lambda key, idx, m, e: (
-            f"{key}: segment(s) {_indices(idx)} do not start with an IDR frame "
-            f"({_probed_word(media, key, len(idx))}); a player switching to or seeking into "
-            "them cannot decode until the next keyframe: cut segments on keyframes"
-        ),
-    )
+    declared = float(r.extinf[s.index])
+    if abs(p.duration - declared) > EXTINF_TOLERANCE:
+        return f"{p.duration:.3f} s", f"{declared:.3f} s"
+    return None
 
 
-def _keyframe_interval(media: LadderMedia) -> list[MediaFinding]:
-    def test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> tuple[str, str] | None:
-        gap = p.max_keyframe_interval
-        half_frame = 0.5 / p.frame_rate if p.frame_rate else 0.0
-        if gap is not None and gap > KEYFRAME_INTERVAL + half_frame:
-            return f"{gap:.3f} s", f"<= {KEYFRAME_INTERVAL:g} s"
+def _av_start_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    # Only where playback starts: in later segments the audio continues the previous
+    # segment's, and where it is cut is the muxer's choice (FFmpeg cuts it at the video
+    # keyframe's DTS, a B-frame delay before its PTS), not an offset anyone hears.
+    if s.index != 0 or p.audio_first_pts is None or p.video_codec is None:
         return None
-
-    return _per_rendition(
-        media,
-        "media_keyframe_interval",
-        "warning",
-        test,
-        lambda key, idx, m, e: (
-            f"{key}: keyframes up to {m} apart in segment(s) {_indices(idx)}; Apple "
-            f"recommends one every {KEYFRAME_INTERVAL:g} s (encode with a GOP of at most "
-            f"{KEYFRAME_INTERVAL:g} s)"
-        ),
-    )
-
-
-def _extinf_match(media: LadderMedia) -> list[MediaFinding]:
-    def test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> tuple[str, str] | None:
-        if not 0 <= s.index < len(r.extinf) or p.duration is None:
-            return None
-        declared = float(r.extinf[s.index])
-        if abs(p.duration - declared) > EXTINF_TOLERANCE:
-            return f"{p.duration:.3f} s", f"{declared:.3f} s"
+    if p.first_pts is None:
         return None
-
-    return _per_rendition(
-        media,
-        "media_extinf_match",
-        "warning",
-        test,
-        lambda key, idx, m, e: (
-            f"{key}: the media of segment(s) {_indices(idx)} lasts {m} where EXTINF says {e} "
-            f"(beyond {EXTINF_TOLERANCE:g} s); players schedule and seek by EXTINF, so write "
-            "the real durations"
-        ),
-    )
+    frame = 1.0 / p.frame_rate if p.frame_rate else 1.0 / 30
+    gap = p.audio_first_pts - p.first_pts
+    if abs(gap) > frame + 1e-6:
+        return f"{gap:+.3f} s (audio - video)", f"within {frame:.3f} s (one frame)"
+    return None
 
 
-def _av_start(media: LadderMedia) -> list[MediaFinding]:
-    def test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> tuple[str, str] | None:
-        if p.audio_first_pts is None or p.video_codec is None or p.first_pts is None:
-            return None
-        frame = 1.0 / p.frame_rate if p.frame_rate else 1.0 / 30
-        gap = p.audio_first_pts - p.first_pts
-        if abs(gap) > frame + 1e-6:
-            return f"{gap:+.3f} s (audio - video)", f"within {frame:.3f} s (one frame)"
-        return None
-
-    return _per_rendition(
-        media,
-        "media_av_start",
-        "warning",
-        test,
-        lambda key, idx, m, e: (
-            f"{key}: audio and video of segment(s) {_indices(idx)} start {m} apart, more than "
-            "one video frame; players may drop or stall media to line them up"
-        ),
-    )
-
-
-def _ts_pat_pmt(media: LadderMedia) -> list[MediaFinding]:
-    def test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> tuple[str, str] | None:
-        if p.pat_pmt_first is False:
-            pids = ", ".join(str(x) for x in p.first_pids)
-            return f"first packet PIDs {pids}", "PID 0 (PAT), then the PMT's PID"
-        return None
-
-    return _per_rendition(
-        media,
-        "media_ts_pat_pmt",
-        "info",
-        test,
-        lambda key, idx, m, e: (
-            f"{key}: segment(s) {_indices(idx)} do not open with a PAT and a PMT ({m}; "
-            "17 is an SDT, which FFmpeg writes first): harmless for most players"
-        ),
-    )
+def _ts_pat_pmt_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    if p.pat_pmt_first is False:
+        pids = ", ".join(str(x) for x in p.first_pids)
+        return f"first packet PIDs {pids}", "PID 0 (PAT), then the PMT's PID"
+    return None
 
 
 def _readable(media: LadderMedia) -> list[MediaFinding]:
@@ -298,11 +268,6 @@ def _encrypted(media: LadderMedia) -> list[MediaFinding]:
 
 
 # ------------------------------------------------------------------ rendition rules
-
-
-def _first_probe(media: LadderMedia, key: str) -> tuple[ProbedSegment, SegmentProbe] | None:
-    pairs = media.probed(key)
-    return pairs[0] if pairs else None
 
 
 def _codec_findings(media: LadderMedia, want: set[str]) -> list[MediaFinding]:
@@ -406,71 +371,24 @@ def _codecs_level_higher(media: LadderMedia) -> list[MediaFinding]:
     return _codec_findings(media, {"level_higher"})
 
 
-def _resolution_match(media: LadderMedia) -> list[MediaFinding]:
-    out: list[MediaFinding] = []
-    for r in media.renditions:
-        if not r.width or not r.height:
-            continue
-        for seg, p in media.probed(r.rendition):
-            if p.width and p.height and (p.width, p.height) != (r.width, r.height):
-                out.append(
-                    MediaFinding(
-                        "media_resolution_match",
-                        "error",
-                        f"{r.rendition}:{seg.index}",
-                        f"{r.rendition}: RESOLUTION={r.width}x{r.height} but the video is "
-                        f"{p.width}x{p.height} (segment {seg.index}); players choose variants "
-                        "by RESOLUTION",
-                        f"{p.width}x{p.height}",
-                        f"{r.width}x{r.height}",
-                    )
-                )
-                break
-    return out
+def _resolution_match_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    declared, found = (r.width, r.height), (p.width, p.height)
+    if all(declared) and all(found) and declared != found:
+        return f"{p.width}x{p.height}", f"{r.width}x{r.height}"
+    return None
 
 
-def _frame_rate_match(media: LadderMedia) -> list[MediaFinding]:
-    out: list[MediaFinding] = []
-    for r in media.renditions:
-        if not r.frame_rate:
-            continue
-        for seg, p in media.probed(r.rendition):
-            if p.frame_rate and abs(p.frame_rate - r.frame_rate) > FRAME_RATE_TOLERANCE:
-                out.append(
-                    MediaFinding(
-                        "media_frame_rate_match",
-                        "warning",
-                        f"{r.rendition}:{seg.index}",
-                        f"{r.rendition}: FRAME-RATE={r.frame_rate:g} but the timestamps give "
-                        f"{p.frame_rate:.3f} fps (segment {seg.index})",
-                        f"{p.frame_rate:.3f}",
-                        f"{r.frame_rate:g}",
-                    )
-                )
-                break
-    return out
+def _frame_rate_match_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    gap = abs(p.frame_rate - r.frame_rate) if r.frame_rate and p.frame_rate else 0.0
+    if gap > FRAME_RATE_TOLERANCE:
+        return f"{p.frame_rate:.3f}", f"{r.frame_rate:g}"
+    return None
 
 
-def _audio_channels(media: LadderMedia) -> list[MediaFinding]:
-    out: list[MediaFinding] = []
-    for r in media.renditions:
-        if not r.audio_channels:
-            continue
-        for seg, p in media.probed(r.rendition):
-            if p.audio_channels and p.audio_channels != r.audio_channels:
-                out.append(
-                    MediaFinding(
-                        "media_audio_channels",
-                        "error",
-                        f"{r.rendition}:{seg.index}",
-                        f'{r.rendition}: the master declares CHANNELS="{r.audio_channels}" '
-                        f"but the audio has {p.audio_channels} channel(s) (segment {seg.index})",
-                        str(p.audio_channels),
-                        str(r.audio_channels),
-                    )
-                )
-                break
-    return out
+def _audio_channels_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _Hit:
+    if r.audio_channels and p.audio_channels and p.audio_channels != r.audio_channels:
+        return str(p.audio_channels), str(r.audio_channels)
+    return None
 
 
 # ------------------------------------------------------------------ ladder rules
@@ -612,20 +530,26 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "encrypted segments (EXT-X-KEY METHOD other than NONE) are skipped, not probed",
         _encrypted,
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_idr_start",
         "error",
         f"{_APPLE} (each video segment starts with an IDR frame); {_RFC} 6.2.4",
         "every video segment starts with an IDR picture (NAL type 5 for H.264, 19/20 for "
         "HEVC), not just a frame flagged as a keyframe",
-        _idr_start,
+        _idr_start_test,
+        "{rendition}: segment(s) {segments} do not start with an IDR frame "
+        "({count} of {probed} probed); a player switching to or seeking into "
+        "them cannot decode until the next keyframe: cut segments on keyframes",
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_keyframe_interval",
         "warning",
         f"{_APPLE} 1.9",
         f"keyframes at most every {KEYFRAME_INTERVAL:g} s (half a frame of slack)",
-        _keyframe_interval,
+        _keyframe_interval_test,
+        f"{{rendition}}: keyframes up to {{measured}} apart in segment(s) {{segments}}; "
+        f"Apple recommends one every {KEYFRAME_INTERVAL:g} s (encode with a GOP of at most "
+        f"{KEYFRAME_INTERVAL:g} s)",
     ),
     MediaRule(
         "media_codecs_match",
@@ -643,26 +567,33 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "the declared video level is not higher than the stream's",
         _codecs_level_higher,
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_resolution_match",
         "error",
         f"{_RFC} 4.3.4.2 (RESOLUTION)",
         "RESOLUTION equals the coded width x height of the video",
-        _resolution_match,
+        _resolution_match_test,
+        "{rendition}: RESOLUTION={expected} but the video is {measured} "
+        "(segment(s) {segments}); players choose variants by RESOLUTION",
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_frame_rate_match",
         "warning",
         f"{_RFC} 4.3.4.2 (FRAME-RATE)",
         f"FRAME-RATE is within {FRAME_RATE_TOLERANCE:g} fps of the rate the timestamps give",
-        _frame_rate_match,
+        _frame_rate_match_test,
+        "{rendition}: FRAME-RATE={expected} but the timestamps give {measured} fps "
+        "(segment(s) {segments})",
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_extinf_match",
         "warning",
         f"{_RFC} 4.3.2.1 (EXTINF)",
         f"each segment's EXTINF is within {EXTINF_TOLERANCE:g} s of its media duration",
-        _extinf_match,
+        _extinf_match_test,
+        "{rendition}: the media of segment(s) {segments} lasts {measured} where EXTINF says "
+        f"{{expected}} (beyond {EXTINF_TOLERANCE:g} s); players schedule and seek by EXTINF, "
+        "so write the real durations",
     ),
     MediaRule(
         "media_boundaries_aligned",
@@ -672,20 +603,25 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         f"{ALIGN_TOLERANCE:g} s), so players can switch renditions seamlessly",
         _boundaries_aligned,
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_audio_channels",
         "error",
         f"{_RFC} 4.3.4.1 (CHANNELS)",
         "the audio channel count equals the CHANNELS its master EXT-X-MEDIA declares "
         "(the audio codec is checked by media_codecs_match)",
-        _audio_channels,
+        _audio_channels_test,
+        '{rendition}: the master declares CHANNELS="{expected}" but the audio has '
+        "{measured} channel(s) (segment(s) {segments})",
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_av_start",
         "warning",
         f"{_APPLE} (audio/video sync)",
-        "audio and video of a segment start within one video frame of each other",
-        _av_start,
+        "audio and video of the first segment start within one video frame of each other "
+        "(later segments continue the audio of the one before, so only the start counts)",
+        _av_start_test,
+        "{rendition}: audio and video start {measured} apart in segment {first}, more than one "
+        "video frame; players start with a gap or drop media to line them up",
     ),
     MediaRule(
         "media_vtt_timestamp_map",
@@ -695,12 +631,14 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         f"the video's first PTS (within {VTT_SYNC_TOLERANCE:g} s)",
         _vtt_timestamp_map,
     ),
-    MediaRule(
+    MediaRule.per_segment(
         "media_ts_pat_pmt",
         "info",
         f"{_RFC} 3.2",
         "the first two packets of an MPEG-TS segment are a PAT and then a PMT",
-        _ts_pat_pmt,
+        _ts_pat_pmt_test,
+        "{rendition}: segment(s) {segments} do not open with a PAT and a PMT ({measured}; "
+        "17 is an SDT, which FFmpeg writes first): harmless for most players",
     ),
 )
 

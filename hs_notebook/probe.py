@@ -145,7 +145,10 @@ class SegmentProbe:
         return out
 
     def __repr__(self) -> str:
-        size = f"{self.width}x{self.height}" if self.width else "no video"
+        if self.video_codec is None:
+            size = "no video"
+        else:
+            size = f"{self.video_codec} {self.width}x{self.height}" if self.width else "video"
         rate = f" {self.frame_rate:.3g} fps" if self.frame_rate else ""
         dur = f" {self.duration:.3f}s" if self.duration is not None else ""
         idr = "" if self.starts_with_idr is None else f" idr={self.starts_with_idr}"
