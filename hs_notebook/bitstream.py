@@ -29,14 +29,16 @@ __all__ = [
     "AVC_PROFILES",
     "HEVC_IDR_TYPES",
     "HEVC_PROFILES",
+    "AvcSps",
     "CodecDifference",
     "aac_codec_from_adts",
     "aac_codec_from_asc",
     "adts_facts",
     "annexb_nal_units",
-    "avc_codec_from_avcc",
     "avc_codec_from_sps",
     "avc_level_text",
+    "avc_sps_facts",
+    "avcc_sps",
     "codecs_differ",
     "hevc_codec_from_hvcc",
     "hevc_codec_from_nal",
@@ -141,21 +143,124 @@ def avc_codec_from_sps(sps: bytes) -> str | None:
     return f"avc1.{body[0]:02x}{body[1]:02x}{body[2]:02x}"
 
 
-def avc_codec_from_avcc(avcc: bytes) -> tuple[str | None, int]:
-    """(codec string from the first SPS in an ``avcC`` record, NAL length size), or
+class _Bits:
+    """An MSB-first bit reader over RBSP bytes (emulation prevention already removed)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.value = int.from_bytes(data, "big")
+        self.size = len(data) * 8
+        self.pos = 0
+
+    def u(self, n: int) -> int:
+        if self.pos + n > self.size:
+            raise ValueError("read past the end of the parameter set")
+        self.pos += n
+        return (self.value >> (self.size - self.pos)) & ((1 << n) - 1)
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise ValueError("bad Exp-Golomb code")
+        return (1 << zeros) - 1 + (self.u(zeros) if zeros else 0)
+
+    def se(self) -> int:
+        k = self.ue()
+        return (k + 1) // 2 if k % 2 else -(k // 2)
+
+
+#: H.264 Table E-1: sample aspect ratios by aspect_ratio_idc.
+_AVC_SAR = {
+    1: (1, 1), 2: (12, 11), 3: (10, 11), 4: (16, 11), 5: (40, 33), 6: (24, 11), 7: (20, 11),
+    8: (32, 11), 9: (80, 33), 10: (18, 11), 11: (15, 11), 12: (64, 33), 13: (160, 99),
+    14: (4, 3), 15: (3, 2), 16: (2, 1),
+}  # fmt: skip
+_HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
+
+
+@dataclass(frozen=True)
+class AvcSps:
+    """What an H.264 sequence parameter set says about the picture (ITU-T H.264 7.3.2.1)."""
+
+    profile_idc: int
+    constraints: int
+    level_idc: int
+    width: int
+    height: int
+    #: sample aspect ratio (VUI aspect_ratio_idc), ``None`` when the SPS leaves it unsaid
+    sar: tuple[int, int] | None
+
+
+def _skip_scaling_list(bits: _Bits, size: int) -> None:
+    last = nxt = 8
+    for _ in range(size):
+        if nxt:
+            nxt = (last + bits.se() + 256) % 256
+        last = nxt or last
+
+
+def avc_sps_facts(sps: bytes) -> AvcSps | None:
+    """Parse an H.264 SPS NAL unit (header byte included) as far as the VUI aspect
+    ratio: picture size after cropping and the sample aspect ratio.  ``None`` when the
+    bytes are not a well-formed SPS."""
+    if len(sps) < 4 or sps[0] & 0x1F != 7:
+        return None
+    bits = _Bits(unescape_rbsp(sps[1:]))
+    try:
+        profile, constraints, level = bits.u(8), bits.u(8), bits.u(8)
+        bits.ue()  # seq_parameter_set_id
+        chroma = 1
+        if profile in _HIGH_PROFILES:
+            chroma = bits.ue()
+            if chroma == 3:
+                bits.u(1)  # separate_colour_plane_flag
+            bits.ue(), bits.ue(), bits.u(1)  # bit depths, qpprime_y_zero_transform_bypass
+            if bits.u(1):  # seq_scaling_matrix_present_flag
+                for i in range(8 if chroma != 3 else 12):
+                    if bits.u(1):
+                        _skip_scaling_list(bits, 16 if i < 6 else 64)
+        bits.ue()  # log2_max_frame_num_minus4
+        poc_type = bits.ue()
+        if poc_type == 0:
+            bits.ue()
+        elif poc_type == 1:
+            bits.u(1), bits.se(), bits.se()
+            for _ in range(bits.ue()):
+                bits.se()
+        bits.ue(), bits.u(1)  # max_num_ref_frames, gaps_in_frame_num_value_allowed_flag
+        width_mbs, height_units = bits.ue() + 1, bits.ue() + 1
+        frame_mbs_only = bits.u(1)
+        if not frame_mbs_only:
+            bits.u(1)  # mb_adaptive_frame_field_flag
+        bits.u(1)  # direct_8x8_inference_flag
+        crop = (bits.ue(), bits.ue(), bits.ue(), bits.ue()) if bits.u(1) else (0, 0, 0, 0)
+        sar = None
+        if bits.u(1) and bits.u(1):  # vui_parameters_present, aspect_ratio_info_present
+            idc = bits.u(8)
+            sar = (bits.u(16), bits.u(16)) if idc == 255 else _AVC_SAR.get(idc)
+    except ValueError:
+        return None
+    sub_w, sub_h = {0: (1, 1), 1: (2, 2), 2: (2, 1), 3: (1, 1)}.get(chroma, (2, 2))
+    unit_x = 1 if chroma == 0 else sub_w
+    unit_y = (2 - frame_mbs_only) * (1 if chroma == 0 else sub_h)
+    width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
+    height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    if sar is not None and 0 in sar:
+        sar = None
+    return AvcSps(profile, constraints, level, width, height, sar)
+
+
+def avcc_sps(avcc: bytes) -> tuple[bytes | None, int]:
+    """(the first SPS NAL unit of an ``avcC`` record, its NAL length size), or
     ``(None, 4)`` when the bytes are not an ``avcC`` record."""
     if len(avcc) < 7 or avcc[0] != 1:
         return None, 4
     length_size = (avcc[4] & 0x03) + 1
-    count = avcc[5] & 0x1F
-    if count:
-        n = int.from_bytes(avcc[6:8], "big")
-        sps = avcc[8 : 8 + n]
-        codec = avc_codec_from_sps(sps)
-        if codec:
-            return codec, length_size
-    # the record's own copy of the three bytes
-    return f"avc1.{avcc[1]:02x}{avcc[2]:02x}{avcc[3]:02x}", length_size
+    if not avcc[5] & 0x1F:
+        return None, length_size
+    n = int.from_bytes(avcc[6:8], "big")
+    return (avcc[8 : 8 + n] or None), length_size
 
 
 def avc_level_text(level_idc: int, constraints: int = 0) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import itertools
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ _MP4_BOXES = frozenset(
 )
 _MP4_MEDIA_START = frozenset({b"styp", b"moof", b"sidx", b"emsg", b"prft"})
 _CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4"}
+_NO_DECODING = {"skip_frame": "all"}
 _AUDIO_CODEC_STRINGS = {"mp3": "mp4a.40.34", "ac3": "ac-3", "eac3": "ec-3", "opus": "Opus"}
 
 
@@ -74,10 +76,12 @@ class SegmentProbe:
     video_codecs: str | None
     #: RFC 6381 string of the audio stream (``mp4a.40.2``), or ``None``
     audio_codecs: str | None
-    #: coded picture width and height in pixels (after cropping), or ``None``
+    #: picture width and height in pixels after cropping (from the SPS for H.264, else
+    #: from FFmpeg's parser), or ``None``
     width: int | None
     height: int | None
-    #: sample aspect ratio as ``"num:den"`` (``"1:1"`` for square pixels), or ``None``
+    #: sample aspect ratio as ``"num:den"`` (``"1:1"`` for square pixels): the SPS's VUI
+    #: for H.264, else the container's; ``None`` when unsaid
     sar: str | None
     #: frames per second from the timestamps (1 / the median frame spacing), or ``None``
     frame_rate: float | None
@@ -92,7 +96,7 @@ class SegmentProbe:
     #: presentation times of the video keyframes (random access points), sorted
     keyframe_times: tuple[float, ...]
     #: the first video frame in decode order is an IDR picture (its NAL type says so: 5
-    #: for H.264, 19/20 for HEVC); ``None`` without video
+    #: for H.264, 19/20 for HEVC); ``None`` without video or for other video codecs
     starts_with_idr: bool | None
     #: NAL unit types of the first video frame (for messages: ``(9, 7, 8, 6, 5)``)
     first_frame_nal_types: tuple[int, ...]
@@ -352,61 +356,80 @@ def _frame_rate(pts: list[int], time_base: Fraction) -> float | None:
     return round(1.0 / _seconds(step, time_base), 6) if step > 0 else None
 
 
-def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
-    """Codec string, profile, level, NAL types of the first frame and its IDR-ness."""
-    ctx = stream.codec_context
-    name = ctx.name
-    extradata = bytes(ctx.extradata or b"")
-    tag = str(ctx.codec_tag or "")
-    codec: str | None = None
-    length_size: int | None = None
-    profile = level = None
-    if name == "h264":
-        sps = None
-        if extradata[:1] == b"\x01":
-            codec, length_size = bs.avc_codec_from_avcc(extradata)
-            if tag == "avc3" and codec:
-                codec = "avc3" + codec[4:]
-        units = bs.nal_units(first, length_size)
-        if codec is None:
-            for unit in [*bs.annexb_nal_units(extradata), *units]:
-                if unit[0] & 0x1F == 7:
-                    sps = unit
-                    break
-            codec = bs.avc_codec_from_sps(sps) if sps else None
-        types = tuple(u[0] & 0x1F for u in units)
-        idr = bs.AVC_IDR_TYPE in types
-        if codec:
-            p, c, lv = (int(codec[5:7], 16), int(codec[7:9], 16), int(codec[9:11], 16))
-            profile = _avc_profile_name(p, c)
-            level = bs.avc_level_text(lv, c)
-    elif name == "hevc":
-        prefix = tag if tag in ("hvc1", "hev1") else "hvc1"
-        if extradata[:1] == b"\x01":
-            codec, length_size = bs.hevc_codec_from_hvcc(extradata, prefix)
-        units = bs.nal_units(first, length_size)
-        if codec is None:
-            for unit in [*bs.annexb_nal_units(extradata), *units]:
-                if (unit[0] >> 1) & 0x3F in (32, 33):
-                    codec = bs.hevc_codec_from_nal(unit, prefix) or codec
-                    if (unit[0] >> 1) & 0x3F == 33:
-                        break
-        types = tuple((u[0] >> 1) & 0x3F for u in units)
-        idr = any(t in bs.HEVC_IDR_TYPES for t in types)
-        if codec:
-            parts = codec.split(".")
-            digits = parts[1].lstrip("ABC")
-            profile = bs.HEVC_PROFILES.get(int(digits), f"profile {digits}")
-            level = bs.hevc_level_text(int(parts[3][1:]))
-    else:
-        types, idr = (), bool(first)
-    return {
-        "video_codecs": codec,
-        "video_profile": profile,
-        "video_level": level,
+def _first_nal(units: list[bytes], wanted: Callable[[bytes], bool]) -> bytes | None:
+    return next((u for u in units if u and wanted(u)), None)
+
+
+def _h264_facts(extradata: bytes, first: bytes, tag: str) -> dict[str, Any]:
+    sps, length_size = bs.avcc_sps(extradata) if extradata[:1] == b"\x01" else (None, None)
+    units = bs.nal_units(first, length_size)
+    if sps is None:
+        sps = _first_nal([*bs.annexb_nal_units(extradata), *units], lambda u: u[0] & 0x1F == 7)
+    codec = bs.avc_codec_from_sps(sps) if sps else None
+    facts = bs.avc_sps_facts(sps) if sps else None
+    types = tuple(u[0] & 0x1F for u in units)
+    out: dict[str, Any] = {
+        "video_codecs": ("avc3" + codec[4:]) if codec and tag == "avc3" else codec,
         "first_frame_nal_types": types,
-        "starts_with_idr": idr,
+        "starts_with_idr": bs.AVC_IDR_TYPE in types,
     }
+    if facts is not None:
+        out.update(
+            video_profile=_avc_profile_name(facts.profile_idc, facts.constraints),
+            video_level=bs.avc_level_text(facts.level_idc, facts.constraints),
+            width=facts.width,
+            height=facts.height,
+            sar=f"{facts.sar[0]}:{facts.sar[1]}" if facts.sar else None,
+        )
+    return out
+
+
+def _hevc_facts(extradata: bytes, first: bytes, tag: str) -> dict[str, Any]:
+    prefix = tag if tag in ("hvc1", "hev1") else "hvc1"
+    codec, length_size = None, None
+    if extradata[:1] == b"\x01":
+        codec, length_size = bs.hevc_codec_from_hvcc(extradata, prefix)
+    units = bs.nal_units(first, length_size)
+    if codec is None:
+        candidates = [*bs.annexb_nal_units(extradata), *units]
+        for kind in (33, 32):  # the SPS, else the VPS
+            unit = _first_nal(candidates, lambda u, k=kind: (u[0] >> 1) & 0x3F == k)
+            codec = bs.hevc_codec_from_nal(unit, prefix) if unit else None
+            if codec:
+                break
+    types = tuple((u[0] >> 1) & 0x3F for u in units)
+    out: dict[str, Any] = {
+        "video_codecs": codec,
+        "first_frame_nal_types": types,
+        "starts_with_idr": any(t in bs.HEVC_IDR_TYPES for t in types),
+    }
+    if codec:
+        parts = codec.split(".")
+        digits = parts[1].lstrip("ABC")
+        out["video_profile"] = bs.HEVC_PROFILES.get(int(digits), f"profile {digits}")
+        out["video_level"] = bs.hevc_level_text(int(parts[3][1:]))
+    return out
+
+
+def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
+    """Codec string, profile, level, NAL types of the first frame and its IDR-ness (and,
+    for H.264, the picture size and SAR from the SPS); PyAV's size as the fallback."""
+    ctx = stream.codec_context
+    sar = ctx.sample_aspect_ratio or stream.sample_aspect_ratio
+    out: dict[str, Any] = {
+        "video_codec": ctx.name,
+        "width": ctx.width or None,
+        "height": ctx.height or None,
+        "sar": f"{sar.numerator}:{sar.denominator}" if sar else None,
+        "first_frame_nal_types": (),
+        "starts_with_idr": None,
+    }
+    extradata, tag = bytes(ctx.extradata or b""), str(ctx.codec_tag or "")
+    if ctx.name == "h264":
+        out.update(_h264_facts(extradata, first, tag))
+    elif ctx.name == "hevc":
+        out.update(_hevc_facts(extradata, first, tag))
+    return out
 
 
 def _avc_profile_name(profile_idc: int, constraints: int) -> str:
@@ -447,7 +470,10 @@ def _audio_facts(stream: Any, first: bytes) -> dict[str, Any]:
 
 def _open(av: Any, payload: bytes) -> Any:
     try:
-        return av.open(io.BytesIO(payload), mode="r")
+        # skip_frame=all: the stream-info pass must not decode frames (it would decode
+        # several per segment to guess pixel formats and B-frame delays we do not need;
+        # sizes come from the parser and the SPS)
+        return av.open(io.BytesIO(payload), mode="r", options=_NO_DECODING)
     except av.FFmpegError as exc:
         raise MediaError(
             f"not a media segment PyAV can read ({len(payload)} bytes starting "
@@ -525,15 +551,9 @@ def _probe(
     atrack = tracks.get(audio.index) if audio is not None else None
     if vtrack is not None and vtrack.pts:
         tb = video.time_base
-        ctx = video.codec_context
         pts, first, last, duration = _span(vtrack, tb)
         keys = sorted(_seconds(k, tb) for k in _unwrap(vtrack.keys, tb))
-        sar = ctx.sample_aspect_ratio
         out.update(
-            video_codec=ctx.name,
-            width=ctx.width or None,
-            height=ctx.height or None,
-            sar=f"{sar.numerator}:{sar.denominator}" if sar else None,
             frame_rate=_frame_rate(pts, tb),
             frame_count=len(pts),
             first_pts=first,
