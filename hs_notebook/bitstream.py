@@ -318,9 +318,9 @@ def hevc_codec_from_nal(nal: bytes, prefix: str = "hvc1") -> str | None:
 
 
 def hevc_level_text(level_idc: int) -> str:
-    """``"3.1"`` for general_level_idc 93 (level times 30)."""
+    """``"3.1"`` for general_level_idc 93, ``"2.0"`` for 60 (the level times 30)."""
     major, minor = divmod(level_idc, 30)
-    return f"{major}.{minor // 3}" if minor else f"{major}"
+    return f"{major}.{minor // 3}"
 
 
 # ------------------------------------------------------------------ AAC

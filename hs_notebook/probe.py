@@ -45,6 +45,7 @@ MEDIA_EXTRA_HINT = 'pip install "hs_notebook[media]"'
 
 _TS_PACKET = 188
 _PTS_WRAP = 1 << 33
+_MPEGTS_TIME_BASE = Fraction(1, 90000)
 _MP4_BOXES = frozenset(
     {b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"sidx", b"free", b"skip", b"emsg", b"prft"}
 )
@@ -283,7 +284,7 @@ def _precheck(data: bytes, init: bytes | None) -> bytes:
 class _Track:
     pts: list[int] = field(default_factory=list)
     durations: list[int] = field(default_factory=list)
-    keys: list[int] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)  # positions in pts of keyframes
     size: int = 0
     first: bytes = b""
 
@@ -292,10 +293,14 @@ def _seconds(value: int, time_base: Fraction) -> float:
     return float(value * time_base)
 
 
-def _unwrap(pts: list[int], time_base: Fraction) -> list[int]:
-    """MPEG-TS PTS count modulo 2**33: values that wrapped come after the others."""
-    if time_base != Fraction(1, 90000) or not pts:
+def _unwrap(pts: list[int], time_base: Fraction, shift: int) -> list[int]:
+    """MPEG-TS PTS count modulo 2**33.  libavformat already moves the values before a
+    wrap below zero (``shift`` = 2**33 puts the segment back on the 33-bit timeline);
+    should a wrap be left in, the values after it are moved past the others."""
+    if time_base != _MPEGTS_TIME_BASE or not pts:
         return pts
+    if shift:
+        pts = [p + shift for p in pts]
     top = max(pts)
     if top - min(pts) < _PTS_WRAP // 2:
         return pts
@@ -327,14 +332,14 @@ def _demux(container: Any, video: Any, audio: Any) -> dict[int, _Track]:
         track.durations.append(packet.duration or 0)
         track.size += size
         if packet.is_keyframe:
-            track.keys.append(pts)
+            track.keys.append(len(track.pts) - 1)
     tracks[-1] = other
     return tracks
 
 
-def _span(track: _Track, time_base: Fraction) -> tuple[list[int], float, float, float]:
+def _span(track: _Track, time_base: Fraction, shift: int) -> tuple[list[int], float, float, float]:
     """(unwrapped pts, first, last, duration) in seconds."""
-    pts = _unwrap(track.pts, time_base)
+    pts = _unwrap(track.pts, time_base, shift)
     first, last = min(pts), max(pts)
     spacing = sorted(set(pts))
     steps = [b - a for a, b in itertools.pairwise(spacing)]
@@ -549,10 +554,15 @@ def _probe(
     }
     vtrack = tracks.get(video.index) if video is not None else None
     atrack = tracks.get(audio.index) if audio is not None else None
+    wrapped = any(
+        track is not None and track.pts and min(track.pts) < 0 and s.time_base == _MPEGTS_TIME_BASE
+        for track, s in ((vtrack, video), (atrack, audio))
+    )
+    shift = _PTS_WRAP if wrapped else 0
     if vtrack is not None and vtrack.pts:
         tb = video.time_base
-        pts, first, last, duration = _span(vtrack, tb)
-        keys = sorted(_seconds(k, tb) for k in _unwrap(vtrack.keys, tb))
+        pts, first, last, duration = _span(vtrack, tb, shift)
+        keys = sorted(_seconds(pts[k], tb) for k in vtrack.keys)
         out.update(
             frame_rate=_frame_rate(pts, tb),
             frame_count=len(pts),
@@ -565,7 +575,7 @@ def _probe(
         )
     if atrack is not None and atrack.pts:
         tb = audio.time_base
-        _, first, last, duration = _span(atrack, tb)
+        _, first, last, duration = _span(atrack, tb, shift)
         out.update(
             audio_first_pts=first,
             audio_duration=duration,

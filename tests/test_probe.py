@@ -211,6 +211,7 @@ def test_fmp4_segments_with_their_init_agree_with_ffmpeg(made: Path, tmp_path: P
         assert codecs_differ(declared, probe.codecs or "").kind == "same"
 
 
+@pytest.mark.slow
 def test_sandbox_segments_agree_with_ffmpeg(tiny_media: Any) -> None:
     for rendition in tiny_media.renditions:
         for seg in (rendition.segments[0], rendition.segments[-1]):
@@ -229,6 +230,58 @@ def test_byte_range_slice_of_a_ts_file(made: Path) -> None:
     joined = first + second
     probe = probe_segment(joined[len(first) :])
     assert probe == probe_segment(second)
+
+
+def test_hevc_fmp4_codec_string_agrees_with_ffmpeg(tmp_path: Path) -> None:
+    """hvc1 string from the hvcC: as ffmpeg's HLS muxer writes it and as its bitstream
+    tracer reads the VPS/SPS; x265's open GOPs start later segments with a CRA, not an IDR."""
+    _ffmpeg(
+        "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2",
+        "-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1",
+        "-x265-params", "log-level=error:keyint=25", "-f", "hls", "-hls_time", "1",
+        "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+        "-hls_fmp4_init_filename", "hv-init.mp4", "-master_pl_name", "hv-master.m3u8",
+        "-hls_segment_filename", "hv-%d.m4s", "hv.m3u8",
+        cwd=tmp_path,
+    )  # fmt: skip
+    init = (tmp_path / "hv-init.mp4").read_bytes()
+    first = probe_segment((tmp_path / "hv-0.m4s").read_bytes(), init)
+    assert first.video_codecs == _master_codecs(tmp_path / "hv-master.m3u8")
+    joined = tmp_path / "hv.mp4"
+    joined.write_bytes(init + (tmp_path / "hv-0.m4s").read_bytes())
+    trace = _ffmpeg("-i", str(joined), "-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers",
+                    "-f", "null", "-")  # fmt: skip
+
+    def field(name: str) -> int:
+        m = re.search(rf"\s{name}\s+[01]+ = (\d+)", trace)
+        assert m, name
+        return int(m[1])
+
+    tier = "H" if field("general_tier_flag") else "L"
+    prefix = f"hvc1.{field('general_profile_idc')}"
+    assert (first.video_codecs or "").startswith(prefix)
+    assert (first.video_codecs or "").split(".")[3] == f"{tier}{field('general_level_idc')}"
+    assert (first.width, first.height, first.video_profile) == (320, 180, "Main")
+    assert first.starts_with_idr is True
+    later = probe_segment((tmp_path / "hv-1.m4s").read_bytes(), init)
+    assert later.keyframe_times and later.keyframe_times[0] == later.first_pts
+    assert later.first_frame_nal_types[0] == 21  # CRA_NUT
+    assert later.starts_with_idr is False
+
+
+def test_pts_wrap_inside_a_segment(tmp_path: Path) -> None:
+    """A TS segment whose 33-bit PTS wraps half way stays one continuous timeline."""
+    wrap = tmp_path / "wrap.ts"
+    offset = 95441.5  # 2**33 / 90000 = 95443.72 s; ffmpeg's TS muxer adds 1.4 s
+    _ffmpeg("-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2",
+            "-f", "lavfi", "-i", "sine=d=2", "-c:v", "libx264", "-preset", "ultrafast",
+            "-c:a", "aac", "-output_ts_offset", str(offset), "-f", "mpegts", str(wrap))  # fmt: skip
+    probe = probe_segment(wrap.read_bytes())
+    assert probe.first_pts == pytest.approx(offset + 1.4, abs=0.05)
+    assert probe.last_pts == pytest.approx(probe.first_pts + 1.96, abs=1e-6)
+    assert probe.duration == pytest.approx(2.0)
+    assert probe.keyframe_times[0] == probe.first_pts
+    assert probe.audio_first_pts == pytest.approx(probe.first_pts, abs=0.05)
 
 
 # ------------------------------------------------------------------ our errors
