@@ -1,6 +1,6 @@
 """Media-level QA rules: what the segments hold against what the playlists declare, as
 Apple's mediastreamvalidator checks it.  Pure functions over a
-:class:`~hs_notebook.media_tables.LadderMedia`, each returning :class:`MediaFinding` rows.
+:class:`~hs_notebook.media_tables.ProbedLadder`, each returning :class:`MediaFinding` rows.
 
 Every rule is one row of :data:`MEDIA_RULES` (id, severity, source, what it checks, the
 function), ready to be registered in the one QA rules table.  Findings carry the
@@ -23,7 +23,7 @@ from dataclasses import astuple, dataclass
 import pandas as pd
 
 from hs_notebook.bitstream import codecs_differ
-from hs_notebook.media_tables import DeclaredRendition, LadderMedia, ProbedSegment
+from hs_notebook.media_tables import DeclaredRendition, ProbedLadder, ProbedSegment
 from hs_notebook.probe import SegmentProbe
 
 __all__ = [
@@ -93,9 +93,9 @@ class MediaRule:
     severity: str
     source: str
     checks: str
-    check: Callable[[LadderMedia], list[MediaFinding]]
+    check: Callable[[ProbedLadder], list[MediaFinding]]
 
-    def __call__(self, media: LadderMedia) -> list[MediaFinding]:
+    def __call__(self, media: ProbedLadder) -> list[MediaFinding]:
         return self.check(media)
 
     @classmethod
@@ -134,7 +134,7 @@ def _indices(bad: Sequence[int]) -> str:
 
 
 def _per_rendition(
-    media: LadderMedia,
+    media: ProbedLadder,
     rule: str,
     severity: str,
     test: SegmentTest,
@@ -223,7 +223,7 @@ def _ts_pat_pmt_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) ->
     return None
 
 
-def _readable(media: LadderMedia) -> list[MediaFinding]:
+def _readable(media: ProbedLadder) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     for r in media.renditions:
         bad = [s for s in media.segments if s.rendition == r.rendition and s.status == "failed"]
@@ -246,7 +246,7 @@ def _readable(media: LadderMedia) -> list[MediaFinding]:
     return out
 
 
-def _encrypted(media: LadderMedia) -> list[MediaFinding]:
+def _encrypted(media: ProbedLadder) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     for r in media.renditions:
         skipped = sorted(
@@ -270,7 +270,7 @@ def _encrypted(media: LadderMedia) -> list[MediaFinding]:
 # ------------------------------------------------------------------ rendition rules
 
 
-def _codec_findings(media: LadderMedia, want: set[str]) -> list[MediaFinding]:
+def _codec_findings(media: ProbedLadder, want: set[str]) -> list[MediaFinding]:
     """Declared video/audio CODECS against the bitstream; ``want`` picks the difference
     kinds to report (``different``/``level_lower`` as errors, ``level_higher`` as a
     warning)."""
@@ -363,11 +363,11 @@ def _codec_hits(r: DeclaredRendition, p: SegmentProbe) -> list[tuple[str, str, s
     return hits
 
 
-def _codecs_match(media: LadderMedia) -> list[MediaFinding]:
+def _codecs_match(media: ProbedLadder) -> list[MediaFinding]:
     return _codec_findings(media, {"different", "level_lower"})
 
 
-def _codecs_level_higher(media: LadderMedia) -> list[MediaFinding]:
+def _codecs_level_higher(media: ProbedLadder) -> list[MediaFinding]:
     return _codec_findings(media, {"level_higher"})
 
 
@@ -394,7 +394,7 @@ def _audio_channels_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe
 # ------------------------------------------------------------------ ladder rules
 
 
-def _boundaries_aligned(media: LadderMedia) -> list[MediaFinding]:
+def _boundaries_aligned(media: ProbedLadder) -> list[MediaFinding]:
     """Same start PTS per segment index across the video renditions."""
     starts: dict[int, list[tuple[str, float, float | None]]] = {}
     for r in media.renditions:
@@ -445,7 +445,7 @@ def timestamp_map(vtt: str) -> tuple[int, float] | None:
     return int(mpegts), hours * 3600 + minutes * 60 + seconds + millis / 1000
 
 
-def _media_origin(media: LadderMedia) -> tuple[float, str, int] | None:
+def _media_origin(media: ProbedLadder) -> tuple[float, str, int] | None:
     """(PTS of the playlist's time 0, rendition, segment index) from the earliest probed
     MPEG-TS segment: its first PTS (audio or video, whichever is first) minus the EXTINF of
     the segments before it."""
@@ -462,7 +462,7 @@ def _media_origin(media: LadderMedia) -> tuple[float, str, int] | None:
     return best
 
 
-def _vtt_timestamp_map(media: LadderMedia) -> list[MediaFinding]:
+def _vtt_timestamp_map(media: ProbedLadder) -> list[MediaFinding]:
     origin = _media_origin(media)
     if origin is None or not media.text_tracks:
         return []
@@ -644,7 +644,7 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
 
 
 def run_media_rules(
-    media: LadderMedia, rules: Iterable[MediaRule] = MEDIA_RULES
+    media: ProbedLadder, rules: Iterable[MediaRule] = MEDIA_RULES
 ) -> list[MediaFinding]:
     """Every finding of ``rules`` over ``media``, in the rules' order."""
     return [finding for rule in rules for finding in rule.check(media)]

@@ -5,7 +5,7 @@ DataFrames out (the fetching is :mod:`hs_notebook.probe_fetch`'s).
 - :class:`DeclaredRendition`: what the master and media playlists say about one rendition
   (the ladder fills it in; nothing here reads playlist text).
 - :class:`ProbedSegment`: one segment's outcome (probed, failed to fetch or read, skipped).
-- :class:`LadderMedia`: all of it for one ladder, plus WebVTT samples of its text tracks;
+- :class:`ProbedLadder`: all of it for one ladder, plus WebVTT samples of its text tracks;
   the input of :func:`segment_table`, :func:`variant_overview` and the media rules
   (:mod:`hs_notebook.media_rules`).
 - :func:`peak_bitrate`: the peak segment bit rate as RFC 8216bis 4.1 defines it.
@@ -33,7 +33,7 @@ __all__ = [
     "COLUMNS",
     "SEGMENT_STATUSES",
     "DeclaredRendition",
-    "LadderMedia",
+    "ProbedLadder",
     "ProbedSegment",
     "TextTrackSample",
     "peak_bitrate",
@@ -215,7 +215,7 @@ class TextTrackSample:
 
 
 @dataclass(frozen=True)
-class LadderMedia:
+class ProbedLadder:
     """A ladder's declared facts and its probed segments (and WebVTT samples)."""
 
     renditions: tuple[DeclaredRendition, ...]
@@ -243,7 +243,7 @@ class LadderMedia:
     def __repr__(self) -> str:
         counts = Counter(s.status for s in self.segments)
         done = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no segments"
-        return f"<LadderMedia {len(self.renditions)} renditions: {done}>"
+        return f"<ProbedLadder {len(self.renditions)} renditions: {done}>"
 
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(repr(self))}</p>" + variant_overview(self).to_html(index=False)
@@ -327,7 +327,7 @@ def _texts(values: Iterable[Any]) -> Any:
 
 
 @_documents("segments")
-def segment_table(media: LadderMedia) -> pd.DataFrame:
+def segment_table(media: ProbedLadder) -> pd.DataFrame:
     """One row per segment (probed, failed or skipped), ordered by rendition and index."""
     order = {r.rendition: i for i, r in enumerate(media.renditions)}
     rows = sorted(media.segments, key=lambda s: (order.get(s.rendition, len(order)), s.index))
@@ -400,7 +400,7 @@ def _rendition_peak(r: DeclaredRendition, pairs: list[tuple[ProbedSegment, Segme
 
 
 @_documents("variants")
-def variant_overview(media: LadderMedia) -> pd.DataFrame:
+def variant_overview(media: ProbedLadder) -> pd.DataFrame:
     """One row per rendition, like hlsreport's "variant overview": measured against
     declared bit rates, resolution, IDR interval, frame rate, codec, profile and level."""
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS["variants"]}

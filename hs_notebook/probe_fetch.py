@@ -8,7 +8,7 @@ Input per rendition: its :class:`~hs_notebook.media_tables.DeclaredRendition` an
 segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``uri``,
 ``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``) with URLs that
 can be fetched as they are (the ladder's effective URLs).  Output: a
-:class:`~hs_notebook.media_tables.LadderMedia` for the tables and the media rules.
+:class:`~hs_notebook.media_tables.ProbedLadder` for the tables and the media rules.
 
 - ``depth="sample"`` probes the first, middle and last segment of every rendition;
   ``"full"`` every segment.
@@ -36,7 +36,7 @@ from hs_notebook.client import AsyncClient, redact
 from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, TokenRejected
 from hs_notebook.media_tables import (
     DeclaredRendition,
-    LadderMedia,
+    ProbedLadder,
     ProbedSegment,
     TextTrackSample,
 )
@@ -210,7 +210,7 @@ async def probe_renditions_async(
     concurrency: int = 8,
     text_tracks: Mapping[str, str] | None = None,
     progress: bool = True,
-) -> LadderMedia:
+) -> ProbedLadder:
     """Fetch and probe the segments of ``renditions`` (see the module docstring).
 
     ``renditions`` pairs each rendition's declared facts with its segments (a segments
@@ -258,7 +258,7 @@ async def probe_renditions_async(
         bar.close()
         for task in fetcher.inits.values():
             task.cancel()
-    return LadderMedia(
+    return ProbedLadder(
         tuple(declared),
         tuple(results),
         tuple(s for s in samples if s is not None),

@@ -30,7 +30,7 @@ from hs_notebook.media_rules import (
 from hs_notebook.media_tables import (
     COLUMNS,
     DeclaredRendition,
-    LadderMedia,
+    ProbedLadder,
     ProbedSegment,
     TextTrackSample,
     peak_bitrate,
@@ -335,7 +335,7 @@ def test_a_segment_not_starting_with_an_idr_is_reported(made: Path, tmp_path: Pa
     assert mid.keyframe_count == 1  # the GOP after the cut
 
     declared = DeclaredRendition("og", extinf=(2.0,) * 2, target_duration=2)
-    media = LadderMedia(
+    media = ProbedLadder(
         (declared,),
         tuple(
             ProbedSegment("og", i, "probed", probe_segment((made / f"og-{i}.ts").read_bytes()))
@@ -373,12 +373,12 @@ def _ffmpeg_first_slice_is_idr(before: Path, segment: Path, tmp_path: Path) -> b
 # ------------------------------------------------------------------ codecs rule
 
 
-def _one_rendition(probe: SegmentProbe, codecs: str, **kw: Any) -> LadderMedia:
+def _one_rendition(probe: SegmentProbe, codecs: str, **kw: Any) -> ProbedLadder:
     declared = DeclaredRendition("r", codecs=codecs, extinf=(2.0,), target_duration=2, **kw)
-    return LadderMedia((declared,), (ProbedSegment("r", 0, "probed", probe),))
+    return ProbedLadder((declared,), (ProbedSegment("r", 0, "probed", probe),))
 
 
-def _rules(media: LadderMedia, *ids: str) -> list[Any]:
+def _rules(media: ProbedLadder, *ids: str) -> list[Any]:
     return [f for f in run_media_rules(media) if f.rule in ids]
 
 
@@ -419,7 +419,7 @@ def test_resolution_frame_rate_extinf_channels_and_av_rules(made: Path) -> None:
     )
     quiet = {f.rule for f in run_media_rules(right)} - {"media_ts_pat_pmt"}
     assert quiet == set()
-    wrong = LadderMedia(
+    wrong = ProbedLadder(
         (
             DeclaredRendition(
                 "r", codecs=probe.codecs, width=1280, height=720, frame_rate=30.0,
@@ -452,13 +452,13 @@ def test_boundaries_aligned_across_renditions(made: Path) -> None:
         DeclaredRendition("a", extinf=(2.0,) * 3),
         DeclaredRendition("b", extinf=(2.0,) * 3),
     )
-    same = LadderMedia(
+    same = ProbedLadder(
         renditions,
         tuple(ProbedSegment(k, i, "probed", ts[i]) for k in ("a", "b") for i in range(3)),
     )
     assert _rules(same, "media_boundaries_aligned") == []
     # the fMP4 copy has other timestamps (no 1.4 s MPEG-TS offset): not aligned with "a"
-    shifted = LadderMedia(
+    shifted = ProbedLadder(
         renditions,
         tuple(ProbedSegment("a", i, "probed", ts[i]) for i in range(3))
         + tuple(ProbedSegment("b", i, "probed", fm[i]) for i in range(3)),
@@ -476,7 +476,7 @@ def test_vtt_timestamp_map_rule(made: Path) -> None:
     cue = "\n\n00:00:01.000 --> 00:00:02.000\nhello\n"
 
     def hits(vtt: str) -> list[Any]:
-        media = LadderMedia(declared, segs, (TextTrackSample("en", vtt),))
+        media = ProbedLadder(declared, segs, (TextTrackSample("en", vtt),))
         return _rules(media, "media_vtt_timestamp_map")
 
     missing = hits("WEBVTT" + cue)
@@ -491,7 +491,7 @@ def test_vtt_timestamp_map_rule(made: Path) -> None:
         90000,
         1.5,
     )
-    fm_only = LadderMedia(
+    fm_only = ProbedLadder(
         declared,
         (
             ProbedSegment(
@@ -530,7 +530,7 @@ def test_tables_have_their_documented_columns(made: Path) -> None:
     declared = DeclaredRendition(
         "r", bandwidth=10**6, average_bandwidth=9 * 10**5, extinf=(2.0,) * 4, target_duration=2
     )
-    media = LadderMedia(
+    media = ProbedLadder(
         (declared,),
         (
             *(ProbedSegment("r", i, "probed", p) for i, p in enumerate(probes)),
@@ -583,10 +583,10 @@ def ladder_plan(sandbox: Any) -> tuple[Any, list[tuple[DeclaredRendition, Any]]]
     return ladder, plan
 
 
-def _probe_all(plan: list[tuple[DeclaredRendition, Any]], **kwargs: Any) -> LadderMedia:
+def _probe_all(plan: list[tuple[DeclaredRendition, Any]], **kwargs: Any) -> ProbedLadder:
     """probe_renditions_async on a fresh client (no retries), without a progress bar."""
 
-    async def run() -> LadderMedia:
+    async def run() -> ProbedLadder:
         async with AsyncClient(retries=0) as client:
             return await probe_renditions_async(client, plan, progress=False, **kwargs)
 
