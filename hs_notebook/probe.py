@@ -282,11 +282,15 @@ def _precheck(data: bytes, init: bytes | None) -> bytes:
 
 @dataclass
 class _Track:
+    """One stream's packets: timestamps (as read), keyframe positions, bytes, the first
+    packet's bytes, and the latest timestamp with its packet's duration."""
+
     pts: list[int] = field(default_factory=list)
-    durations: list[int] = field(default_factory=list)
     keys: list[int] = field(default_factory=list)  # positions in pts of keyframes
     size: int = 0
     first: bytes = b""
+    top: int = 0
+    top_duration: int = 0
 
 
 def _seconds(value: int, time_base: Fraction) -> float:
@@ -307,43 +311,60 @@ def _unwrap(pts: list[int], time_base: Fraction, shift: int) -> list[int]:
     return [p + _PTS_WRAP if top - p > _PTS_WRAP // 2 else p for p in pts]
 
 
-def _demux(container: Any, video: Any, audio: Any) -> dict[int, _Track]:
-    tracks: dict[int, _Track] = {}
-    wanted = {s.index for s in (video, audio) if s is not None}
-    for index in wanted:
-        tracks[index] = _Track()
-    other = _Track()
+def _demux(container: Any, video: Any, audio: Any) -> tuple[_Track, _Track, int]:
+    """Read every packet once: (video track, audio track, bytes of other streams).
+
+    The hot loop of a probe: two streams spelled out in locals, no per-packet lookups."""
+    vi = video.index if video is not None else -1
+    ai = audio.index if audio is not None else -1
+    vt, at = _Track(), _Track()
+    vpts, vkeys, apts = vt.pts, vt.keys, at.pts
+    vsize = asize = other = 0
+    vtop = atop = -(1 << 62)
+    vtop_duration = atop_duration = 0
     for packet in container.demux():
         size = packet.size
         if not size:
             continue
-        track = tracks.get(packet.stream_index)
-        if track is None:
-            other.size += size
+        index = packet.stream_index
+        if index != vi and index != ai:
+            other += size
             continue
         pts = packet.pts
         if pts is None:
             pts = packet.dts
-        if pts is None:
-            continue
-        if not track.pts:
-            track.first = bytes(packet)
-        track.pts.append(pts)
-        track.durations.append(packet.duration or 0)
-        track.size += size
-        if packet.is_keyframe:
-            track.keys.append(len(track.pts) - 1)
-    tracks[-1] = other
-    return tracks
+            if pts is None:
+                continue
+        if index == vi:
+            vsize += size
+            if not vpts:
+                vt.first = bytes(packet)
+            if packet.is_keyframe:
+                vkeys.append(len(vpts))
+            if pts > vtop:
+                vtop, vtop_duration = pts, packet.duration
+            vpts.append(pts)
+        else:
+            asize += size
+            if not apts:
+                at.first = bytes(packet)
+            if pts > atop:
+                atop, atop_duration = pts, packet.duration
+            apts.append(pts)
+    vt.size, vt.top, vt.top_duration = vsize, vtop, vtop_duration or 0
+    at.size, at.top, at.top_duration = asize, atop, atop_duration or 0
+    return vt, at, other
 
 
 def _span(track: _Track, time_base: Fraction, shift: int) -> tuple[list[int], float, float, float]:
     """(unwrapped pts, first, last, duration) in seconds."""
     pts = _unwrap(track.pts, time_base, shift)
     first, last = min(pts), max(pts)
-    spacing = sorted(set(pts))
-    steps = [b - a for a, b in itertools.pairwise(spacing)]
-    last_duration = track.durations[pts.index(last)] or (statistics.median(steps) if steps else 0)
+    last_duration = track.top_duration if last == track.top + shift else 0
+    if not last_duration:  # no packet duration, or a wrap moved the order: the spacing
+        spacing = sorted(set(pts))
+        steps = [b - a for a, b in itertools.pairwise(spacing)]
+        last_duration = int(statistics.median(steps)) if steps else 0
     return (
         pts,
         _seconds(first, time_base),
@@ -520,7 +541,7 @@ def _probe(
             f"the {_CONTAINERS.get(fmt, fmt)} segment has no audio or video stream to probe"
         )
     try:
-        tracks = _demux(container, video, audio)
+        vtrack, atrack, _ = _demux(container, video, audio)
     except av.FFmpegError as exc:
         raise MediaError(f"the segment is corrupt: demuxing stopped with {_reason(exc)}") from None
     out: dict[str, Any] = {
@@ -552,14 +573,12 @@ def _probe(
         "pat_pmt_first": None,
         "first_pids": (),
     }
-    vtrack = tracks.get(video.index) if video is not None else None
-    atrack = tracks.get(audio.index) if audio is not None else None
     wrapped = any(
-        track is not None and track.pts and min(track.pts) < 0 and s.time_base == _MPEGTS_TIME_BASE
+        track.pts and min(track.pts) < 0 and s.time_base == _MPEGTS_TIME_BASE
         for track, s in ((vtrack, video), (atrack, audio))
     )
     shift = _PTS_WRAP if wrapped else 0
-    if vtrack is not None and vtrack.pts:
+    if vtrack.pts:
         tb = video.time_base
         pts, first, last, duration = _span(vtrack, tb, shift)
         keys = sorted(_seconds(pts[k], tb) for k in vtrack.keys)
@@ -573,7 +592,7 @@ def _probe(
             video_bytes=vtrack.size,
             **_video_facts(video, vtrack.first),
         )
-    if atrack is not None and atrack.pts:
+    if atrack.pts:
         tb = audio.time_base
         _, first, last, duration = _span(atrack, tb, shift)
         out.update(
