@@ -177,7 +177,7 @@ def require_av() -> Any:
     """The ``av`` module, or :class:`MediaError` naming the install to run."""
     try:
         import av
-    except ImportError as exc:  # pragma: no cover - the test environment has PyAV
+    except ImportError as exc:
         raise MediaError(
             f"probing media segments needs PyAV (the [media] extra): {MEDIA_EXTRA_HINT}"
         ) from exc

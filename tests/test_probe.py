@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,12 @@ def test_empty_garbage_and_truncated_bytes_raise_media_error(made: Path) -> None
         assert isinstance(caught.value, HeapStreamError)
     with pytest.raises(MediaError, match="must be bytes"):
         probe_segment("text")  # type: ignore[arg-type]
+
+
+def test_a_missing_pyav_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)  # "import av" now raises ImportError
+    with pytest.raises(MediaError, match=re.escape('pip install "hs_notebook[media]"')):
+        probe_segment(b"\x47" * 188)
 
 
 # ------------------------------------------------------------------ IDR starts
