@@ -93,6 +93,7 @@ class Variant:
     audio_group: str | None
     subtitles_group: str | None
     closed_captions: str | None
+    pathway_id: str | None
     uri: str | None
 
     @classmethod
@@ -120,6 +121,7 @@ class Variant:
             audio_group=info.audio,
             subtitles_group=info.subtitles,
             closed_captions=unquote(info.closed_captions),
+            pathway_id=info.pathway_id,
             uri=uri,
         )
 
