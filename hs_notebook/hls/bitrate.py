@@ -28,8 +28,7 @@ def _arrays(
     s = np.asarray(sizes, dtype=np.float64)
     if d.shape != s.shape or d.ndim != 1:
         raise InvalidArgument(
-            f"durations and sizes must be two sequences of one length, got {d.shape} and "
-            f"{s.shape}"
+            f"durations and sizes must be two sequences of one length, got {d.shape} and {s.shape}"
         )
     if not (np.isfinite(d).all() and np.isfinite(s).all()) or (d < 0).any() or (s < 0).any():
         raise InvalidArgument("durations and sizes must be finite, non-negative numbers")
