@@ -42,7 +42,7 @@ from typing import Any
 
 from hs_notebook import cli as _cli
 from hs_notebook.cli import EXIT_FAILED, EXIT_OK, _add_key_args, _load_key, _positive_int, _Usage
-from hs_notebook.errors import FetchError, NotFound, TokenRejected
+from hs_notebook.errors import FetchError, InvalidArgument, NotFound, TokenRejected
 
 _QA_EPILOG = """exit codes:
   0  nothing at or above --fail-on (default error)
@@ -77,7 +77,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
     """``hs-notebook qa``: one ladder, every rule."""
     from hs_notebook.client import redact
     from hs_notebook.ladder import fetch_ladder, fetch_ladder_url
-    from hs_notebook.qa import qa
+    from hs_notebook.qa import RULES, qa
 
     target: str = args.target
     url = target.startswith(("http://", "https://"))
@@ -86,19 +86,24 @@ def cmd_qa(args: argparse.Namespace) -> int:
         raise _Usage("--project-id is for a video id; a master URL already names it")
     if not url and args.project_id is None:
         raise _Usage("a video id needs --project-id (or give the signed master playlist URL)")
+    ignore = [i for value in args.ignore or [] for i in value.split(",") if i.strip()]
+    try:
+        RULES.select("heapstream", None, ignore)  # unknown ids: a usage error, before fetching
+    except InvalidArgument as exc:
+        raise _Usage(f"--ignore: {exc}") from None
     key = None if url else _load_key(args)
     try:
         if url:
             ladder = fetch_ladder_url(target)
         else:
             ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
-        findings = qa(ladder, measure=not args.no_measure)
+        findings = qa(ladder, profile=args.profile, ignore=ignore, measure=not args.no_measure)
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
     if args.json:
         print(json.dumps({"target": shown, **findings.to_dict()}, indent=2))
     else:
-        print(f"{shown}: {ladder.summary()}")
+        print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
         print(findings.summary)
         for row in findings.table.itertuples(index=False):
             extra = ""
@@ -266,6 +271,19 @@ def register(sub: Any) -> None:
         "--no-measure",
         action="store_true",
         help="skip measuring segment sizes (the bitrate rules are then skipped)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("heapstream", "apple", "rfc8216"),
+        help="rule profile (default: heapstream for HeapStream and sandbox URLs, apple for "
+        "other origins)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=None,
+        metavar="RULE_ID[,RULE_ID...]",
+        help="do not run these rules (repeatable; ids as in the findings)",
     )
     p.set_defaults(func=cmd_qa)
 

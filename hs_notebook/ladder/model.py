@@ -45,6 +45,7 @@ from hs_notebook.hls import (
 from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
 from hs_notebook.tokens import Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
+from hs_notebook.validate import positive_int
 from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
@@ -642,8 +643,7 @@ class Ladder:
     async def _measure(
         self, ac: AsyncClient, preset_ids: str | Iterable[str] | None, concurrency: int
     ) -> pd.DataFrame:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
+        positive_int("concurrency", concurrency)
         wanted = _preset_list(preset_ids)
         keys = list(self._media) if wanted is None else list(dict.fromkeys(map(self._key, wanted)))
         jobs: list[tuple[str, int, str, float, Any]] = []

@@ -16,6 +16,7 @@ from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
 from hs_notebook.qa.rules import PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
 from hs_notebook.urls import parse_signed_url
+from hs_notebook.validate import positive_int
 
 __all__ = ["default_profile", "qa", "qa_async"]
 
@@ -149,8 +150,7 @@ def _plan(
     (``""`` when ``sizes`` was given or no measured rule is selected)."""
     if not isinstance(measure, bool):
         raise InvalidArgument(f"measure must be True or False, got {measure!r}")
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
+    positive_int("concurrency", concurrency)
     if sizes is not None or not any(RULES[r].measured for r in selected):
         return ""
     if not measure:

@@ -11,6 +11,7 @@ import pandas as pd
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.qa import checks as c
 from hs_notebook.qa.view import Hit, View
+from hs_notebook.validate import string_list
 
 __all__ = ["PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
 
@@ -106,14 +107,9 @@ class RuleTable(Mapping[str, Rule]):
         return tuple(r for r in chosen if r not in dropped)
 
     def _ids(self, ids: str | Iterable[str], what: str) -> list[str]:
-        if isinstance(ids, str):
+        if isinstance(ids, str):  # one id, or several separated by commas
             ids = [i for i in ids.replace(",", " ").split() if i]
-        elif not isinstance(ids, Iterable):
-            raise InvalidArgument(f"{what}= must be rule ids (a list of str), got {ids!r}")
-        out = list(ids)
-        bad = [i for i in out if not isinstance(i, str)]
-        if bad:
-            raise InvalidArgument(f"{what}= must be rule ids (str), got {bad[0]!r}")
+        out = string_list(f"{what}=", ids)
         unknown = [i for i in out if i not in self._rules]
         if unknown:
             raise InvalidArgument(
