@@ -65,6 +65,15 @@ def _prepare(text: Any, what: str) -> str:
         raise InvalidArgument(f"the {what} must be str (playlist text), got {type(text).__name__}")
     if text.startswith("\ufeff"):
         text = text[1:]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no Unicode text has one
+        lineno = text.count("\n", 0, exc.start) + 1
+        raise PlaylistError(
+            f"line {lineno}: the {what} holds U+{ord(text[exc.start]):04X}, a lone surrogate "
+            "(not a Unicode character: text decoded with errors='surrogateescape'?); decode "
+            "the bytes as UTF-8 or pass them as bytes"
+        ) from None
     stripped = text.lstrip()
     if not stripped:
         raise PlaylistError(f"the {what} text is empty: there is nothing to parse")
@@ -371,6 +380,12 @@ def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8
         playlist = m3u8.loads(text, uri=base_uri or None)
     except Exception as exc:  # wrap whatever m3u8 raises; never leak a bare ValueError
         raise _locate(scan.lines, exc, what) from exc
+    sequence = playlist.media_sequence or 0
+    if sequence + max(scan.extinf_count - 1, 0) > INT64_MAX:
+        raise PlaylistError(
+            f"#EXT-X-MEDIA-SEQUENCE {sequence} + {scan.extinf_count} segments runs past "
+            f"{INT64_MAX}, the largest media sequence number this library reads"
+        )
     return playlist, scan
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from hs_notebook.errors import PlaylistError
 from hs_notebook.hls._arrays import ints, resolve_all, resolver, strings, utc_times
-from hs_notebook.hls._text import Scan, line_of, nth_extinf, parse_text
+from hs_notebook.hls._text import INT64_MAX, Scan, line_of, nth_extinf, parse_text
 from hs_notebook.hls.columns import COLUMNS, documented
 
 __all__ = [
@@ -293,6 +293,12 @@ def _byteranges(segments: Any, lines: list[str]) -> tuple[list[Any], list[Any]]:
             offset = int(offset_text) if at else None
         except ValueError:
             length = offset = -1
+        if max(length, offset or 0) + (length if offset is not None else 0) > INT64_MAX:
+            raise PlaylistError(
+                f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
+                f"{byterange!r} of segment {i} is too large (this library reads byte "
+                f"offsets up to {INT64_MAX})"
+            )
         if length < 0 or (offset is not None and offset < 0):
             raise PlaylistError(
                 f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
