@@ -112,6 +112,8 @@ def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
                 f"line {lineno}: unparseable attribute list in #{tag}: {item.strip()!r} is not "
                 f"NAME=VALUE: {line!r}"
             )
+    if tag in _VALUE_CHECKS:
+        return _check_values(tag, line, lineno, parts[1::2])
     return None
 
 
@@ -173,8 +175,6 @@ def scan_lines(text: str) -> Scan:
             pending, pending_line = name, lineno
         if name in attribute_tags:
             problem = _check_attribute_list(name, line, lineno)
-            if problem is None and name in _VALUE_CHECKS:
-                problem = _check_values(name, line, lineno)
     if pending and problem is None:
         problem = f"line {pending_line}: #{pending} is not followed by a URI line (end of text)"
     return Scan(lines, frozenset(tags), extinf, stream_inf, problem)
@@ -266,11 +266,12 @@ _VALUE_CHECKS["EXT-X-MEDIA"] = {
 }
 
 
-def _check_values(tag: str, line: str, lineno: int) -> str | None:
-    """A problem sentence naming the first attribute of ``line`` whose value, as written,
-    is not what RFC 8216 says it is (see :data:`_VALUE_CHECKS`), or is too large."""
+def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | None:
+    """A problem sentence naming the first attribute (of ``items``, the NAME=VALUE parts of
+    ``line``) whose value, as written, is not what RFC 8216 says it is (see
+    :data:`_VALUE_CHECKS`), or is too large."""
     checks = _VALUE_CHECKS[tag]
-    for item in ATTRIBUTELISTPATTERN.split(line.partition(":")[2])[1::2]:
+    for item in items:
         name, _, raw = item.strip().partition("=")
         rule = checks.get(name.strip().upper())
         if rule is None:
