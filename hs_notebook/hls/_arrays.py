@@ -121,7 +121,7 @@ def resolve_all(
 
 def path_ids(uri: str | None, pattern: re.Pattern[str]) -> str | None:
     """The id (second path component) after ``mpl/<project>/`` or ``mplt/<project>/``."""
-    if not uri or "mpl" not in uri:  # the cheap test first: most URIs are no preset's
+    if not uri or ("mpl/" not in uri and "mplt/" not in uri):  # most URIs: no preset's
         return None
     match = pattern.search(urlsplit(uri).path)
     return match.group(2) if match else None

@@ -252,6 +252,7 @@ def _check_int_tag(name: str, line: str, lineno: int) -> str | None:
 #: ``{tag: {attribute: (pattern of its value as written, what it must be)}}``: values
 #: checked while scanning, before m3u8 reads them (it truncates ``BANDWIDTH=2560000.4``
 #: to an int, and reads a quoted number as if unquoted).  Integers must also fit int64.
+_DIGITS_RE = re.compile(r"\d+")
 _BITS = "an integer of bits/s (an unquoted decimal-integer, RFC 8216 4.3.4.2)"
 _VALUE_CHECKS: dict[str, dict[str, tuple[re.Pattern[str], str]]] = {
     tag: {
@@ -279,7 +280,7 @@ def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | N
         raw = raw.strip()
         if not rule[0].fullmatch(raw):
             return f"line {lineno}: in #{tag}, {name}={raw} is not {rule[1]}: {line[:120]!r}"
-        if any(int(n) > INT64_MAX for n in re.findall(r"\d+", raw.partition("/")[0])):
+        if any(len(n) > 18 and int(n) > INT64_MAX for n in _DIGITS_RE.findall(raw.split("/")[0])):
             return f"line {lineno}: in #{tag}, {name}={raw[:40]} is {_TOO_LARGE}"
     return None
 
