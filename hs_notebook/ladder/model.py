@@ -325,9 +325,10 @@ class Ladder:
         self._sizes: dict[str, pd.Series] = {}
         self._sprites: dict[str, bytes] = {}
         self._storyboard_urls: dict[str, str] = {}
-        self._master = master
-        # the variants with effective URIs (what the renditions table shows)
+        # the variants with effective URIs (what the renditions table shows), kept once: the
+        # master's own rows (URIs as resolved) are not needed any more
         self._variants = variants if variants is not None else effective_variants(master)
+        self._master = dataclasses.replace(master, variants=self._variants)
         # tables are built on first use (an audit of thousands of videos only needs the
         # facts); one assigned or handed out may be edited, so QA then reads the table
         self._tables: dict[str, pd.DataFrame] = {}
