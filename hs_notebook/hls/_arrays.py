@@ -35,6 +35,11 @@ MPL_RE = re.compile(r"(?:^|/)mpl/([^/]+)/([^/]+)/")
 MPLT_RE = re.compile(r"(?:^|/)mplt/([^/]+)/([^/]+)/")
 
 
+#: A relative directory that ``urljoin`` appends to the base directory as it is: segments
+#: of unreserved characters, none of them ``.`` or ``..``, no scheme, no leading ``/``.
+_PLAIN_DIRECTORY_RE = re.compile(r"(?:(?!\.\.?/)[A-Za-z0-9_.~%-]+/)+")
+
+
 def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
     """A function making URIs absolute against ``base_uri``, exactly as ``urljoin`` does.
 
@@ -70,7 +75,10 @@ def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
             if prefix is None:
                 if directory.endswith("//"):  # "//host" or "scheme://host": no path yet
                     return urljoin(base_uri, uri)
-                prefix = directories[directory] = urljoin(base_uri, directory)
+                if _PLAIN_DIRECTORY_RE.fullmatch(directory):  # "v1/", "a/b/": no dot segments
+                    prefix = directories[directory] = base_dir + directory
+                else:
+                    prefix = directories[directory] = urljoin(base_uri, directory)
             return prefix + uri[slash:]
         result = whole.get(uri)
         if result is None:
@@ -113,7 +121,7 @@ def resolve_all(
 
 def path_ids(uri: str | None, pattern: re.Pattern[str]) -> str | None:
     """The id (second path component) after ``mpl/<project>/`` or ``mplt/<project>/``."""
-    if not uri:
+    if not uri or ("mpl/" not in uri and "mplt/" not in uri):  # most URIs: no preset's
         return None
     match = pattern.search(urlsplit(uri).path)
     return match.group(2) if match else None
