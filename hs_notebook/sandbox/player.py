@@ -1,11 +1,12 @@
 """The sandbox's player page (``/e/<project>/<video>/``): a real HTML5 ``<video>`` page.
 
 The ``<video>`` lists two sources: the master playlist (``application/vnd.apple.mpegurl``),
-which browsers that play HLS natively (Safari, iOS, Android) pick, then the static MP4 for
-every other browser; the choice is the browser's own, no script involved.  An overlay in
-the top left corner shows what is playing: ``HLS`` or ``MP4`` and the frame size of the
-rendition being decoded (``videoWidth`` x ``videoHeight``, updated on every ``resize``, so
-an HLS rendition switch shows).  The poster is the first frame of the video.
+which browsers that play HLS natively pick (Safari, iOS, Android, Chromium 156 here), then
+the static MP4 for every other browser; the choice is the browser's own, no script
+involved.  An overlay in the top right corner (clear of the picture's own timecode) shows
+what is playing: ``HLS`` or ``MP4`` and the frame size of the rendition being decoded
+(``videoWidth`` x ``videoHeight``, updated on every ``resize``, so an HLS rendition switch
+shows).  The poster is the first frame of the video.
 
 Every URL in the page is *relative* to the page (``../../../stcr4/...``), so the page keeps
 working when the sandbox is reached through a path-prefixing proxy (jupyter-server-proxy,
@@ -24,7 +25,7 @@ _CSS = """
 html, body { margin: 0; padding: 0; width: 100%; height: 100%; background: #000;
   overflow: hidden; }
 video { display: block; width: 100%; height: 100%; object-fit: contain; background: #000; }
-#rendition { position: absolute; top: 8px; left: 8px; padding: 2px 6px; border-radius: 3px;
+#rendition { position: absolute; top: 8px; right: 8px; padding: 2px 6px; border-radius: 3px;
   font: 12px/1.4 system-ui, sans-serif; color: #fff; background: rgba(0, 0, 0, 0.6);
   pointer-events: none; }
 #rendition:empty { display: none; }
