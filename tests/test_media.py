@@ -219,6 +219,26 @@ def test_poster_and_storyboard_jpegs(tiny: MediaSet) -> None:
     assert len(seen) == len(sb.cues), "two cues point at the same tile"
 
 
+def psnr_to_frame(image: Path, video: Path, at: float) -> float:
+    """PSNR (dB) of ``image`` against the frame of ``video`` at ``at`` seconds."""
+    err = run_ffmpeg(
+        "-i", str(image), "-ss", f"{at:g}", "-i", str(video),
+        "-lavfi", "[1:v]trim=end_frame=1,format=yuvj420p[f];[0:v]format=yuvj420p[p];[p][f]psnr",
+        "-f", "null", "-",
+    )  # fmt: skip
+    found = re.search(r"PSNR .*?average:([0-9.]+|inf)", err)
+    assert found, err[-1500:]
+    return float(found.group(1))
+
+
+def test_poster_is_the_first_frame_the_player_shows(tiny: MediaSet) -> None:
+    top = tiny.renditions[-1]
+    first = psnr_to_frame(tiny.poster, top.mp4, 0)
+    later = psnr_to_frame(tiny.poster, top.mp4, tiny.duration / 2)
+    assert first > 30, first
+    assert first > later + 5, (first, later)
+
+
 def test_text_tracks(tiny: MediaSet) -> None:
     assert [(t.language, t.name, t.default) for t in tiny.text_tracks] == [
         ("en", "English", True),

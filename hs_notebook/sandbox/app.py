@@ -282,6 +282,17 @@ def _refused(reason: str, detail: str | None = None) -> _Problem:
     return _Problem(JSONResponse(body, status_code=403, headers={"Cache-Control": _PRIVATE_CACHE}))
 
 
+def _token_refusal(exc: Exception, doing: str) -> _Problem:
+    """The 403 for ``exc``, raised while the token was being ``doing`` (decoded, verified):
+    :class:`TokenRejected` keeps its reason; any other error, ours or not, is
+    ``malformed_token`` (a hostile token must never become a 500 that clients retry)."""
+    if isinstance(exc, TokenRejected):
+        return _refused(exc.reason, exc.detail)
+    if isinstance(exc, HeapStreamError):
+        return _refused("malformed_token", str(exc))
+    return _refused("malformed_token", f"the token cannot be {doing} ({type(exc).__name__})")
+
+
 # ---------------------------------------------------------------------------- ASGI glue
 
 
@@ -378,12 +389,8 @@ def create_app(state: SandboxState) -> Any:
             raise _refused("missing_token", f"video {video.video_id!r} is private: add ?token=")
         try:
             info = inspect_token(token)
-        except HeapStreamError as exc:
-            raise _refused("malformed_token", str(exc)) from None
         except Exception as exc:  # a token must never become a 500, whatever it holds
-            raise _refused(
-                "malformed_token", f"the token cannot be decoded ({type(exc).__name__})"
-            ) from None
+            raise _token_refusal(exc, "decoded") from None
         alg = info.header.get("alg")
         if alg != ALGORITHM:
             raise _refused("alg_not_allowed", f"header alg is {alg!r}; only RS256 is accepted")
@@ -405,14 +412,8 @@ def create_app(state: SandboxState) -> Any:
             raise _refused("revoked_key", f"the signing key {kid!r} has been revoked")
         try:
             verify_token(token, record.public_key, video_id=video.video_id)
-        except TokenRejected as exc:
-            raise _refused(exc.reason, exc.detail) from None
-        except HeapStreamError as exc:
-            raise _refused("malformed_token", str(exc)) from None
         except Exception as exc:  # a token must never become a 500, whatever it holds
-            raise _refused(
-                "malformed_token", f"the token cannot be verified ({type(exc).__name__})"
-            ) from None
+            raise _token_refusal(exc, "verified") from None
         return token
 
     def cache_headers(video: VideoInfo) -> dict[str, str]:
