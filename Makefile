@@ -38,6 +38,11 @@ browser-deps:
 test: setup lint browser-deps
 	$(PY) -m pytest
 
+# the Hypothesis fuzz suite with its long profile (make test runs the bounded one)
+.PHONY: fuzz
+fuzz: setup
+	HS_NOTEBOOK_FUZZ=long $(PY) -m pytest -p no:cacheprovider tests/test_fuzz.py
+
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
