@@ -308,6 +308,10 @@ def _uri_problem(image: str) -> str | None:
             else:
                 why = f"the control character U+{ord(char):04X}"
             return f"{why} at character {index + 1}"
+        if not char.isascii() and not char.isprintable():
+            # spaces, line and paragraph separators, format (bidi) and private-use
+            # characters: RFC 3987 keeps them out of IRIs, and they cannot be seen
+            return f"the invisible character U+{ord(char):04X} at character {index + 1}"
     bad_percent = _BAD_PERCENT.search(image)
     if bad_percent is not None:
         return (
@@ -396,7 +400,8 @@ def storyboard_table(vtt_text: str, base_uri: str | None = None) -> pd.DataFrame
             (not supported), or whose image reference is not a valid URI reference
             (RFC 3986: a backslash, a space, a control character, ``"<>^`{|}``, a ``%``
             that starts no ``%XX``, a ``[`` or ``]`` outside an IPv6 host; non-ASCII
-            letters are fine). Such a reference names no image a browser or player would
+            letters are fine, as in an IRI, but not invisible characters such as
+            U+00A0 or U+202E). Such a reference names no image a browser or player would
             load, so the storyboard is refused with the line of the first one rather than
             tabulated with URIs that cannot work.
         InvalidArgument: ``base_uri`` is not a str, or not a URL one can resolve against.

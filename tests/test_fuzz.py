@@ -706,10 +706,19 @@ def test_fuzz_ladder_from_text_and_qa(master: str, media: str, key: str) -> None
 @fuzz(1.5)
 @given(mutated(VTT_SEEDS), st.sampled_from([None, HS.url("storyboard", 7, TOKEN)]))
 def test_fuzz_webvtt(text: str, base: str | None) -> None:
-    check("vtt", text, lambda: vtt.parse_vtt(text))
+    cues = check("vtt", text, lambda: vtt.parse_vtt(text))
     check("vtt", text, lambda: vtt.cues_table(text), _reprs)
-    check("vtt", text, lambda: vtt.storyboard_table(text, base), _reprs)
-    check("vtt", text, lambda: vtt.parse_vtt(text.encode("utf-8", "surrogatepass")))
+    tiles = check("vtt", text, lambda: vtt.storyboard_table(text, base), _reprs)
+    from_bytes = check("vtt", text, lambda: vtt.parse_vtt(text.encode("utf-8", "surrogatepass")))
+    if cues is not None:
+        # a line holding "-->" always starts a cue (W3C "collect a WebVTT block"): no cue
+        # text holds one; bytes give the same cues as their text
+        assert not any("-->" in cue.text for cue in cues)
+        assert all(cue.end >= cue.start >= 0 for cue in cues)
+        assert from_bytes == cues
+    if tiles is not None:  # no sprite URI that no browser could load
+        assert not tiles["image_uri"].str.contains(r"[\\\s<>{}|^`\"]").any()
+        assert (tiles[["w", "h"]] > 0).all().all()
 
 
 # ------------------------------------------------------------------- known crashes, live

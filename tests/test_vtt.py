@@ -304,6 +304,8 @@ def _storyboard_with(payload: str) -> str:
         ("sprite-{0}.jpg", "'{'"),
         ("sprite|0.jpg", "'|'"),
         ("sprite\x7f0.jpg", "control character U+007F"),
+        ("sprite\u00a00.jpg", "invisible character U+00A0"),
+        ("sprite-\u202egpj.jpg", "invisible character U+202E"),
         ("sprite%zz.jpg", "percent-encoding"),
         ("sprite%2.jpg", "percent-encoding"),
         ("sprite[0].jpg", "IPv6 host"),
