@@ -49,7 +49,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from hs_notebook import hls, tokens, urls, vtt  # noqa: E402
 from hs_notebook.diagnose import diagnose  # noqa: E402
-from hs_notebook.errors import HeapStreamError, PlaylistError  # noqa: E402
+from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError  # noqa: E402
 from hs_notebook.ladder import ladder_from_text  # noqa: E402
 from hs_notebook.qa import qa  # noqa: E402
 
@@ -121,22 +121,33 @@ KNOWN_CRASHES: list[Known] = [
           "segments_table/renditions_table/audio_table/ladder_from_text with a lone "
           "surrogate in a URI or quoted attribute ('v\\ud800.m3u8'): pyarrow string columns",
           lambda: hls.segments_table(_S.format("", "a\ud800.ts"))),
-    Known(("hls", "ladder"), PlaylistError,
-          r"unparseable attribute list|omits its offset|could not parse",
-          "a token quoted in PlaylistError: '#EXT-X-KEY:METHOD=AES-128,X,URI=\"k?token=T\"' "
-          "(unparseable attribute list, also EXT-X-MEDIA with an unbalanced quote), "
-          "'#EXT-X-KEY,URI=\"k?token=T\"' (could not parse) and "
-          "'#EXT-X-BYTERANGE:100' before 'main.mp4?token=T' (omits its offset)",
+    Known(("hls", "ladder"), PlaylistError, r"^(the media playlist of .*: )?line [0-9]+: ",
+          "every PlaylistError quotes its whole line, token included (issue 10): e.g. "
+          "'#EXT-X-KEY:METHOD=AES-128,X,URI=\"k?token=T\"' (unparseable attribute list), "
+          "'#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=x,URI=\"i?token=T\"' (not an integer), "
+          "'#EXT-X-KEY,URI=\"k?token=T\"' (could not parse), '#EXT-X-BYTERANGE:100' before "
+          "'main.mp4?token=T' (omits its offset)",
           lambda: hls.segments_table(_S.format(
               f'#EXT-X-KEY:METHOD=AES-128,X,URI="k?token={TOKEN}"\n', "a.ts"))),
-    Known(("hls",), hls.MasterPlaylistInfo, r"tags=frozenset",
+    Known(("hls",), getattr(hls, "MasterPlaylistInfo", type(None)), r"tags=frozenset",
           "master_playlist_info('#EXT-X-MEDIA,URI=\"a?token=T\"') (a comma for the colon): "
           "the whole line, token included, is a tag name in MasterPlaylistInfo.tags",
           lambda: hls.master_playlist_info(
               f'#EXTM3U\n#EXT-X-MEDIA,URI="a?token={TOKEN}"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\n')),
-    Known(("urls",), ValueError, r"Invalid IPv6 URL|does not appear to be an IPv4 or IPv6",
-          "parse_signed_url('//[') and parse_signed_url/redact_token('http://[::0.0]/...')",
+    Known(("urls", "diagnose"), ValueError,
+          r"Invalid IPv6 URL|does not appear to be an IPv4 or IPv6",
+          "parse_signed_url('//['), parse_signed_url/redact_token('http://[::0.0]/...'), "
+          "diagnose(T, url='http://[::1/...')",
           lambda: urls.redact_token("http://[::0.0]/mmpl/12/v/?token=x")),
+    Known(("redact_token",), str, r"\\[rnt]",
+          "redact_token('https://h/?token\\r=T') returns T: its test for 'token=' in the text "
+          "misses a parameter that urlsplit reads as token once it drops tab, CR and LF",
+          lambda: urls.redact_token(f"https://h/?token\r={TOKEN}")),
+    Known(("urls", "ladder"), InvalidArgument, r"^not a valid URL: ",
+          "child_url/with_token/...('https://h/p/?token\\r=T' with an invalid scheme or host, "
+          "e.g. 'htt\\u05d0ps://h/?token\\r=T'): InvalidArgument quotes the URL, redacted only "
+          "where the text holds 'token='",
+          lambda: _required(child_url)(f"ht\u05d0tps://h.example/p/?token\r={TOKEN}", "a.ts")),
     Known(("urls",), UnicodeEncodeError, "surrogates not allowed",
           "redact_token('/?token=x&a=\\ud800')",
           lambda: urls.redact_token("/?token=x&a=\ud800")),
@@ -186,7 +197,7 @@ def _find(name: str, *modules: str) -> Callable[..., Any] | None:
 
 decode_token = getattr(tokens, "decode_token", None) or tokens.inspect_token
 child_url = _find("child_url", "hs_notebook.client", "hs_notebook.http")
-same_origin = _find("same_origin", "hs_notebook.client", "hs_notebook.http")
+origin_of = _find("origin_of", "hs_notebook.client", "hs_notebook.http")
 token_of = _find("token_of", "hs_notebook.client", "hs_notebook.http")
 with_token = _find("with_token", "hs_notebook.client", "hs_notebook.http")
 without_token = _find("without_token", "hs_notebook.client", "hs_notebook.http")
@@ -626,7 +637,8 @@ def test_fuzz_parse_signed_url_and_redact(url: str) -> None:
     except ValueError:
         query_token = None
     if redacted is not None and query_token in SECRETS and url.count(query_token) == 1:
-        assert query_token not in redacted
+        # the token a URL parser reads from the query is gone from the redacted text
+        assert query_token not in redacted or _known("redact_token", redacted, repr(redacted))
 
 
 @pytest.mark.skipif(child_url is None, reason="child_url not found in this tree")
@@ -643,11 +655,12 @@ def test_fuzz_child_urls(parent: str, uri: str) -> None:
             check("urls", parent, lambda h=helper: h(parent))
     if with_token is not None:
         check("urls", parent, lambda: with_token(parent, "abc"))
-    if joined is not None and same_origin is not None:
+    if joined is not None and origin_of is not None:
         # the parent's token only ever goes to the parent's origin
         for token in SECRETS:
             if token in parent and token not in uri and token in joined:
-                assert check("urls", "", lambda: same_origin(parent, joined)) is not False
+                origins = check("urls", "", lambda: (origin_of(parent), origin_of(joined)))
+                assert origins is None or origins[0] == origins[1], origins
 
 
 # ---------------------------------------------------------------------------------- HLS
