@@ -243,7 +243,7 @@ class HeapStream:
         presets give a playlist and an MP4 row each; poster, text tracks and storyboard
         appear when their ids are given.
         """
-        rows: list[tuple[str, str]] = [("embed", video_id), ("master", video_id)]
+        rows: list[tuple[str, Any]] = [("embed", video_id), ("master", video_id)]
         if poster_id is not None:
             rows.append(("poster", poster_id))
         rows += [("text_track", t) for t in _as_list(text_track_ids, "text_track_ids")]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,8 @@ __all__ = ["Row", "rows_of", "table_of"]
 class Row(Protocol):
     """A row class: a dataclass naming its table in ``TABLE`` (a key of ``COLUMNS``)."""
 
-    TABLE: str
-    __dataclass_fields__: dict[str, Any]
+    TABLE: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
 R = TypeVar("R", bound=Row)
@@ -77,7 +77,7 @@ _CASTS: dict[str, Callable[[Any], Any]] = {
 
 
 def _columns_of(row_type: type[Row]) -> list[tuple[str, str]]:
-    cols = [(f.name, str(f.type)) for f in fields(row_type)]  # type: ignore[arg-type]
+    cols = [(f.name, str(f.type)) for f in fields(row_type)]
     if [name for name, _ in cols] != list(COLUMNS[row_type.TABLE]):
         raise AssertionError(f"{row_type.__name__} fields out of sync with COLUMNS")
     return cols

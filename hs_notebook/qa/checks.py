@@ -13,6 +13,44 @@ import numpy as np
 
 from hs_notebook.qa.view import Hit, PlaylistFacts, VariantFacts, View
 
+__all__ = [
+    "ASPECT_TOLERANCE",
+    "BITRATE_TOLERANCE",
+    "HEAPSTREAM_MAX_FRAME_RATE",
+    "HEAPSTREAM_MAX_HEIGHT",
+    "HEAPSTREAM_MIN_HEIGHT",
+    "MAX_PEAK_TO_AVERAGE",
+    "MAX_STEP",
+    "MIN_STEP",
+    "SEGMENT_TARGET",
+    "SEGMENT_TOLERANCE",
+    "aspect_ratio",
+    "attribute_present",
+    "average_bitrate",
+    "bandwidth_present",
+    "bitrate_step",
+    "discontinuities_aligned",
+    "extinf_within_target",
+    "heapstream_frame_rate",
+    "heapstream_h264",
+    "heapstream_resolution",
+    "iframe_playlists",
+    "independent_segments",
+    "ladders",
+    "measured_pairs",
+    "media_available",
+    "peak_bitrate",
+    "peak_to_average",
+    "resolution_rises",
+    "segment_duration",
+    "sequence_numbers",
+    "subtitle_autoselect",
+    "subtitle_language_name",
+    "target_duration_present",
+    "version_compat",
+    "vod_endlist",
+]
+
 #: Apple HLS Authoring Spec: measured bitrates within this fraction of the declared ones.
 BITRATE_TOLERANCE = 0.10
 #: Apple: the peak bitrate SHOULD be no more than this multiple of the average.

@@ -205,13 +205,13 @@ class LadderPanel(W.VBox):
         self.ladder_plot.outputs = (
             _png_output(ladder_figure(ladder.renditions), "bitrate vs resolution"),
         )
-        options = []
-        for row in ladder.renditions.itertuples():
-            key = row.preset_id if isinstance(row.preset_id, str) else row.uri
+        options: list[tuple[str, str]] = []
+        for row in ladder.renditions.to_dict("records"):
+            key = row["preset_id"] if isinstance(row["preset_id"], str) else str(row["uri"])
             if key in ladder.preset_ids:
-                bw = row.bandwidth
+                bw = row["bandwidth"]
                 rate = f", {formatting.bitrate(bw)}" if pd.notna(bw) else ""
-                label = f"{key} ({row.width}x{row.height}{rate})"
+                label = f"{key} ({row['width']}x{row['height']}{rate})"
                 options.append((label, key))
         self.token_panel.set_resources(
             preset_ids=[k for _, k in options],
