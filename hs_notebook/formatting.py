@@ -15,6 +15,8 @@ these helpers turn one value into text for a message, a label, a summary line or
 '41.2 videos/s'
 >>> ratio(2.345)
 '2.35x'
+>>> clock(62.25)
+'1:02.2'
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import timedelta
 
 from hs_notebook.errors import InvalidArgument
 
-__all__ = ["bitrate", "duration", "rate", "ratio", "seconds", "size"]
+__all__ = ["bitrate", "clock", "duration", "rate", "ratio", "seconds", "size"]
 
 
 def duration(value: float | timedelta) -> str:
@@ -79,3 +81,13 @@ def rate(per_second: float, unit: str) -> str:
 def ratio(value: float, digits: int = 2) -> str:
     """A ratio: ``2.35x``."""
     return f"{value:.{digits}f}x"
+
+
+def clock(value: float) -> str:
+    """A position in a video as a player shows it, to the tenth: ``0:02.0``, ``1:02.3``,
+    ``61:00.0`` (minutes are not wrapped into hours; rounding carries: 59.96 s is
+    ``1:00.0``)."""
+    tenths = round(abs(value) * 10)
+    minutes, rem = divmod(tenths, 600)
+    sign = "-" if value < 0 and tenths else ""
+    return f"{sign}{minutes}:{rem // 10:02d}.{rem % 10}"

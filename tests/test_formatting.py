@@ -45,3 +45,9 @@ def test_numbers() -> None:
     assert formatting.rate(41.23, "videos") == "41.2 videos/s"
     assert formatting.rate(float("nan"), "videos") == "nan"
     assert formatting.ratio(2.345) == "2.35x"
+
+
+def test_clock() -> None:
+    cases = {0: "0:00.0", 2: "0:02.0", 3.04: "0:03.0", 62.25: "1:02.2", 59.96: "1:00.0"}
+    cases |= {3660: "61:00.0", -1.5: "-0:01.5"}
+    assert {v: formatting.clock(v) for v in cases} == cases

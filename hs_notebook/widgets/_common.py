@@ -10,15 +10,12 @@ import asyncio
 import html
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
 
 from hs_notebook.redaction import redact
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "TABLE_BOX_CLASS",

@@ -20,6 +20,7 @@ import ipywidgets as W
 import pandas as pd
 from PIL import Image
 
+from hs_notebook import formatting
 from hs_notebook.env import ENV_STORYBOARD_ID, env_value
 from hs_notebook.errors import HeapStreamError, InvalidArgument, TokenRejected
 from hs_notebook.widgets._common import error_html, info_html, table_box, table_html
@@ -83,11 +84,6 @@ def cut_tiles(storyboard: pd.DataFrame, sprite_bytes: Callable[[str], bytes]) ->
         img.crop((x, y, x + w, y + h)).save(buf, format="JPEG", quality=90)
         tiles.append(Tile(float(row["start"]), float(row["end"]), w, h, buf.getvalue()))
     return tiles
-
-
-def _fmt_time(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    return f"{int(m)}:{s:04.1f}"
 
 
 class StoryboardPanel(W.VBox):
@@ -236,7 +232,8 @@ class StoryboardPanel(W.VBox):
         self.tile_image.value = tile.jpeg
         self.tile_image.width = str(tile.width * 2)
         self.tile_label.value = (
-            f"{_fmt_time(tile.start)}–{_fmt_time(tile.end)} ({tile.width}x{tile.height})"
+            f"{formatting.clock(tile.start)}–{formatting.clock(tile.end)} "
+            f"({tile.width}x{tile.height})"
         )
 
     def show_cues(self, text_track_id: str) -> pd.DataFrame | None:
@@ -288,8 +285,8 @@ class StoryboardPanel(W.VBox):
         cells = "".join(
             "<figure style='margin:0;text-align:center'>"
             f"<img src='{t.data_uri}' width='{t.width}' height='{t.height}' "
-            f"alt='tile {_fmt_time(t.start)}' style='display:block'>"
-            f"<figcaption style='font-size:11px'>{html.escape(_fmt_time(t.start))}"
+            f"alt='tile {formatting.clock(t.start)}' style='display:block'>"
+            f"<figcaption style='font-size:11px'>{html.escape(formatting.clock(t.start))}"
             "</figcaption></figure>"
             for t in shown
         )

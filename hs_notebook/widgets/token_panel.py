@@ -29,6 +29,7 @@ from hs_notebook.env import (
     ENV_KEY_ID,
     ENV_PROJECT_ID,
     ENV_VIDEO_ID,
+    env_value,
     missing_credentials,
 )
 from hs_notebook.errors import HeapStreamError, InvalidArgument
@@ -144,14 +145,14 @@ class TokenPanel(W.VBox):
         style = {"description_width": "9em"}
         wide = W.Layout(width="34em")
         self.video_id_field = W.Text(
-            value=video_id if video_id is not None else env.get(ENV_VIDEO_ID, ""),
+            value=video_id if video_id is not None else env_value(ENV_VIDEO_ID, env),
             description="video id",
             placeholder="the HeapStream video id",
             style=style,
             layout=wide,
         )
         self.key_id_field = W.Text(
-            value=key.key_id if key is not None else env.get(ENV_KEY_ID, "").strip(),
+            value=key.key_id if key is not None else env_value(ENV_KEY_ID, env),
             description="signing key id",
             placeholder="the key id returned with the key",
             style=style,
@@ -193,13 +194,13 @@ class TokenPanel(W.VBox):
             disabled=True,
         )
         self.project_id_field = W.Text(
-            value=str(project_id) if project_id is not None else env.get(ENV_PROJECT_ID, ""),
+            value=str(project_id) if project_id is not None else env_value(ENV_PROJECT_ID, env),
             description="project id",
             style=style,
             layout=wide,
         )
         self.base_url_field = W.Text(
-            value=base_url or env.get(ENV_BASE_URL, "") or DEFAULT_BASE_URL,
+            value=base_url or env_value(ENV_BASE_URL, env, DEFAULT_BASE_URL),
             description="base URL",
             style=style,
             layout=wide,

@@ -1,4 +1,4 @@
-"""Benchmark: minting signed-URL tokens (run with ``python benchmarks/mint.py``).
+"""Benchmark: minting signed-URL tokens (run with ``python benchmarks/bench_mint.py``).
 
 Three ways to make an RS256 token, measured in ONE run and interleaved in rounds (the
 machine is noisy: within a round the methods alternate in small slices, so a burst of
@@ -22,25 +22,18 @@ round (default 100), ``--many N`` ids for mint_many (default 1000).
 
 from __future__ import annotations
 
-import os
+import argparse
+import gc
+import statistics
 import sys
+import time
+from collections.abc import Callable
 
-# benchmarks/ holds scripts, and one of them is named like a stdlib module (inspect.py):
-# run as a script, this directory comes first on sys.path and would shadow it.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import jwt  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
-
-from hs_notebook.tokens import SigningKey  # noqa: E402
+from hs_notebook.tokens import SigningKey
 
 TARGET_B_OVER_C = 0.9
 TARGET_B_OVER_A = 50.0
