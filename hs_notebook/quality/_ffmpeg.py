@@ -27,7 +27,9 @@ __all__ = [
     "QualityError",
     "Staging",
     "ffmpeg_exe",
+    "local_path",
     "run_ffmpeg",
+    "seeks_reliably",
     "streamable",
 ]
 
@@ -78,6 +80,35 @@ def streamable(data: bytes | bytearray | memoryview) -> bool:
     return False
 
 
+def local_path(value: object, name: str) -> Path:
+    """``value`` (a path given as ``str`` or ``PathLike``) as an absolute path to an
+    existing file, or :class:`QualityError`.  A URL is refused without being repeated (it
+    may carry a token)."""
+    if isinstance(value, str) and "://" in value:
+        raise QualityError(
+            f"{name}: give a local path or the file's bytes, not a URL (fetch it with the "
+            "client first: a signed URL must never reach an ffmpeg command line)"
+        )
+    if not isinstance(value, str | os.PathLike):
+        raise QualityError(f"{name}: expected a local path or bytes, got {type(value).__name__}")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise QualityError(f"{name}: no such file: {path}")
+    return path.resolve()
+
+
+def seeks_reliably(value: MediaInput) -> bool:
+    """False for MPEG-TS (HLS segments): it has no index, and ffmpeg's seek can land
+    between keyframes and decode nothing; such inputs are read front to back instead."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        head = bytes(value[: 2 * _TS_PACKET + 1])
+    else:
+        with open(local_path(value, "input"), "rb") as f:
+            head = f.read(2 * _TS_PACKET + 1)
+    is_ts = len(head) > _TS_PACKET and head[0] == 0x47 and head[_TS_PACKET] == 0x47
+    return not is_ts
+
+
 class Staging:
     """Turns :data:`MediaInput` values into what ffmpeg opens (``file:`` paths), and removes
     whatever it created on :meth:`close` (also as a context manager)."""
@@ -125,19 +156,8 @@ class Staging:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
             return f"file:{path}"
-        if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
-            raise QualityError(
-                f"{name}: give a local path or the file's bytes, not a URL (fetch it with "
-                "the client first: a signed URL must never reach an ffmpeg command line)"
-            )
-        if not isinstance(value, str | os.PathLike):
-            raise QualityError(
-                f"{name}: expected a local path or bytes, got {type(value).__name__}"
-            )
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise QualityError(f"{name}: no such file: {path}")
-        return f"file:{path.resolve()}"
+        path = local_path(value, name)
+        return f"file:{path}"
 
     def close(self) -> None:
         for path, thread in self._fifos:

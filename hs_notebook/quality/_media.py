@@ -5,11 +5,9 @@ duration, size and whether there is audio, read from the container headers with 
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from hs_notebook.quality._ffmpeg import MEDIA_EXTRA, MediaInput, QualityError
+from hs_notebook.quality._ffmpeg import MEDIA_EXTRA, MediaInput, QualityError, local_path
 
 __all__ = ["MediaFacts", "media_facts"]
 
@@ -49,15 +47,11 @@ def media_facts(value: MediaInput, *, name: str) -> MediaFacts:
         data = bytes(value)
         source: str | io.BytesIO = io.BytesIO(data)
         size = len(data)
-    elif isinstance(value, str | os.PathLike):
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise QualityError(f"{name}: no such file: {path}")
-        source, size = str(path), path.stat().st_size
     else:
-        raise QualityError(f"{name}: expected a local path or bytes, got {type(value).__name__}")
+        path = local_path(value, name)
+        source, size = str(path), path.stat().st_size
     try:
-        with av.open(source) as container:
+        with av.open(source, mode="r") as container:
             if not container.streams.video:
                 raise QualityError(f"{name}: no video stream")
             video = container.streams.video[0]

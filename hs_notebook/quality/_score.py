@@ -25,7 +25,13 @@ import pandas as pd
 
 from hs_notebook import formatting, validate
 from hs_notebook.errors import InvalidArgument
-from hs_notebook.quality._ffmpeg import MediaInput, QualityError, Staging, run_ffmpeg
+from hs_notebook.quality._ffmpeg import (
+    MediaInput,
+    QualityError,
+    Staging,
+    run_ffmpeg,
+    seeks_reliably,
+)
 from hs_notebook.quality._media import MediaFacts, media_facts
 
 __all__ = [
@@ -103,6 +109,18 @@ class Window:
     duration: float
 
 
+def _count(name: str, value: Any) -> int:
+    checked = validate.positive_int(name, value)
+    assert checked is not None  # not optional
+    return checked
+
+
+def _seconds(name: str, value: Any) -> float:
+    checked = validate.positive_seconds(name, value)
+    assert checked is not None  # not optional
+    return checked
+
+
 def plan_windows(sample: Any, duration: float) -> tuple[list[Window] | None, str]:
     """The windows to score for a reference of ``duration`` seconds, and a sentence saying
     what was chosen (``None`` windows: score everything).
@@ -122,10 +140,10 @@ def plan_windows(sample: Any, duration: float) -> tuple[list[Window] | None, str
             return None, whole[:-1] + f"; up to {limit} is scored whole by default)"
         count, length = DEFAULT_WINDOWS, DEFAULT_WINDOW
     elif isinstance(sample, int) and not isinstance(sample, bool):
-        count, length = validate.positive_int("sample", sample), DEFAULT_WINDOW
+        count, length = _count("sample", sample), DEFAULT_WINDOW
     elif isinstance(sample, tuple) and len(sample) == 2 and validate.is_number(sample[0]):
-        count = validate.positive_int("sample's window count", sample[0])
-        length = validate.positive_seconds("sample's window length", sample[1])
+        count = _count("sample's window count", sample[0])
+        length = _seconds("sample's window length", sample[1])
     elif isinstance(sample, Sequence) and not isinstance(sample, str):
         windows = []
         for item in sample:
@@ -134,13 +152,13 @@ def plan_windows(sample: Any, duration: float) -> tuple[list[Window] | None, str
                     f"sample windows must be (start, seconds) pairs, got {item!r}"
                 )
             start = validate.non_negative_seconds("a sample window's start", item[0])
-            length = validate.positive_seconds("a sample window's length", item[1])
+            length = _seconds("a sample window's length", item[1])
             if start >= duration:
                 raise InvalidArgument(
                     f"a sample window starts at {start:g} s, after the reference's end "
                     f"({duration:g} s)"
                 )
-            windows.append(Window(start, min(length, duration - start)))  # type: ignore[arg-type]
+            windows.append(Window(start, min(length, duration - start)))
         if not windows:
             raise InvalidArgument("sample is an empty list of windows; use 'full' or None")
         shown = ", ".join(f"{w.start:g}+{w.duration:g} s" for w in windows)
@@ -150,7 +168,6 @@ def plan_windows(sample: Any, duration: float) -> tuple[list[Window] | None, str
             "sample must be None, 'full', a number of windows, (windows, seconds) or a list "
             f"of (start, seconds) pairs; got {sample!r}"
         )
-    assert count is not None and length is not None
     if count * length >= duration:
         return None, whole + f" (sample={sample!r} would cover it all)"
     windows = []
@@ -253,30 +270,73 @@ def _libvmaf(metrics: tuple[str, ...], subsample: int, threads: int, model: str,
     return "libvmaf=" + ":".join(options)
 
 
-def _graph(
-    ref: int,
-    dists: list[tuple[int, MediaFacts]],
+class _Inputs:
+    """ffmpeg arguments and filter chains that open each input once per window (an
+    accurate seek, for indexed containers) or once in all (read front to back and trimmed
+    to the windows, for MPEG-TS, whose seeks can land between keyframes): either way each
+    window comes out as one stream label whose timestamps start at 0."""
+
+    def __init__(self, staging: Staging, windows: list[Window] | None) -> None:
+        self.staging = staging
+        self.windows = windows
+        self.args: list[str] = []
+        self.chains: list[str] = []
+        self._count = 0
+
+    def open(self, value: MediaInput, name: str, tag: str) -> list[str]:
+        """Per-window stream labels of ``value``'s first video stream."""
+        windows = self.windows
+        if windows is None:
+            return [self._input(self.staging.source(value, name=name), [], f"{tag}w0")]
+        if seeks_reliably(value):
+            src = self.staging.source(value, name=name, seekable=True)
+            return [
+                self._input(src, ["-ss", f"{w.start:.3f}", "-t", f"{w.duration:.3f}"], f"{tag}w{k}")
+                for k, w in enumerate(windows)
+            ]
+        whole = self._input(self.staging.source(value, name=name), [], f"{tag}all")
+        labels = [f"[{tag}w{k}]" for k in range(len(windows))]
+        self.chains.append(
+            f"{whole}split={len(windows)}{''.join(f'[{tag}s{k}]' for k in range(len(windows)))}"
+        )
+        for k, w in enumerate(windows):
+            self.chains.append(
+                f"[{tag}s{k}]trim=start={w.start:.3f}:duration={w.duration:.3f},"
+                f"setpts=PTS-STARTPTS{labels[k]}"
+            )
+        return labels
+
+    def _input(self, src: str, seek: list[str], label: str) -> str:
+        self.args += [*seek, "-an", "-sn", "-dn", "-i", src]
+        self.chains.append(f"[{self._count}:v]setpts=PTS-STARTPTS[{label}]")
+        self._count += 1
+        return f"[{label}]"
+
+
+def _window_graph(
+    ref: str,
+    dists: list[tuple[str, MediaFacts]],
     reference: MediaFacts,
     libvmaf: list[str],
     tag: str,
-) -> tuple[str, list[str]]:
-    """The filtergraph of one pass: the reference split to one libvmaf per rendition."""
+) -> tuple[list[str], list[str]]:
+    """The chains of one window: the reference split to one libvmaf per rendition, each
+    rendition upscaled bicubic (and brought to the reference's frame rate)."""
     n = len(dists)
     refs = "".join(f"[r{tag}_{j}]" for j in range(n))
-    chains = [f"[{ref}:v]setpts=PTS-STARTPTS,format=yuv420p,split={n}{refs}"]
+    chains = [f"{ref}format=yuv420p,split={n}{refs}"]
     outs = []
-    for j, (index, facts) in enumerate(dists):
+    for j, (label, facts) in enumerate(dists):
         fps = ""
         if reference.frame_rate and abs(facts.frame_rate - reference.frame_rate) > 0.01:
             fps = f"fps={reference.frame_rate:.6g},"
         chains.append(
-            f"[{index}:v]setpts=PTS-STARTPTS,{fps}"
-            f"scale={reference.width}:{reference.height}:flags=bicubic,format=yuv420p"
-            f"[d{tag}_{j}]"
+            f"{label}{fps}scale={reference.width}:{reference.height}:flags=bicubic,"
+            f"format=yuv420p[d{tag}_{j}]"
         )
         chains.append(f"[d{tag}_{j}][r{tag}_{j}]{libvmaf[j]}[o{tag}_{j}]")
         outs.append(f"[o{tag}_{j}]")
-    return ";".join(chains), outs
+    return chains, outs
 
 
 def _read_log(path: os.PathLike[str] | str, name: str) -> list[dict[str, Any]]:
@@ -320,9 +380,8 @@ def score(
     started = time.perf_counter()
     chosen = _check_metrics(metrics)
     named = _check_renditions(renditions)
-    step = validate.positive_int("subsample", DEFAULT_SUBSAMPLE if subsample is None else subsample)
-    cores = validate.positive_int("threads", threads or os.cpu_count() or 1)
-    assert step is not None and cores is not None
+    step = _count("subsample", DEFAULT_SUBSAMPLE if subsample is None else subsample)
+    cores = _count("threads", (os.cpu_count() or 1) if threads is None else threads)
     if not isinstance(model, str) or not model:
         raise InvalidArgument(f"model must be a libvmaf model option string, got {model!r}")
     ref_facts = media_facts(reference, name="reference")
@@ -330,35 +389,25 @@ def score(
     windows, sampling = plan_windows(sample, ref_facts.duration)
     passes = windows if windows is not None else [None]
     names = list(named)
-    args: list[str] = []
-    graphs: list[str] = []
     outputs: list[str] = []
     logs: dict[tuple[int, str], str] = {}
     with Staging() as staging:
-        ref_src = staging.source(reference, name="reference", seekable=windows is not None)
-        srcs = {
-            name: staging.source(value, name=f"rendition {name!r}", seekable=windows is not None)
-            for name, value in named.items()
+        inputs = _Inputs(staging, windows)
+        ref_streams = inputs.open(reference, "reference", "ref")
+        streams = {
+            name: inputs.open(value, f"rendition {name!r}", f"in{j}")
+            for j, (name, value) in enumerate(named.items())
         }
-        index = 0
-        for p, window in enumerate(passes):
-            seek = ["-ss", f"{window.start:.3f}", "-t", f"{window.duration:.3f}"] if window else []
-            args += [*seek, "-an", "-sn", "-dn", "-i", ref_src]
-            ref_index = index
-            index += 1
-            dists = []
-            for name in names:
-                args += [*seek, "-an", "-sn", "-dn", "-i", srcs[name]]
-                dists.append((index, facts[name]))
-                index += 1
+        for p in range(len(passes)):
             vmafs = []
             for j, name in enumerate(names):
                 logs[(p, name)] = f"vmaf-{p}-{j}.json"
                 vmafs.append(_libvmaf(chosen, step, cores, model, logs[(p, name)]))
-            graph, outs = _graph(ref_index, dists, ref_facts, vmafs, str(p))
-            graphs.append(graph)
+            dists = [(streams[name][p], facts[name]) for name in names]
+            chains, outs = _window_graph(ref_streams[p], dists, ref_facts, vmafs, str(p))
+            inputs.chains += chains
             outputs += outs
-        args += ["-filter_complex", ";".join(graphs)]
+        args = [*inputs.args, "-filter_complex", ";".join(inputs.chains)]
         for out in outputs:
             args += ["-map", out, "-f", "null", "-"]
         run_ffmpeg(args, what="scoring", cwd=staging.directory, timeout=timeout)
@@ -458,18 +507,17 @@ def frames_at(
         )
     width, height = ref_facts.width, ref_facts.height
     labels = ["reference", *named]
-    args: list[str] = []
-    chains = []
     with Staging() as staging:
+        inputs = _Inputs(staging, [Window(when, 1.0)])
         for i, (label, value) in enumerate([("reference", reference), *named.items()]):
-            src = staging.source(value, name=label, seekable=True)
-            args += ["-ss", f"{when:.3f}", "-an", "-sn", "-dn", "-i", src]
-            chains.append(
-                f"[{i}:v]scale={width}:{height}:flags=bicubic,format=rgb24,trim=end_frame=1[f{i}]"
+            (stream,) = inputs.open(value, label, f"in{i}")
+            inputs.chains.append(
+                f"{stream}scale={width}:{height}:flags=bicubic,format=rgb24,trim=end_frame=1[f{i}]"
             )
         stacked = "".join(f"[f{i}]" for i in range(len(labels)))
         stack = f"{stacked}vstack=inputs={len(labels)}[all]" if len(labels) > 1 else "[f0]null[all]"
-        args += ["-filter_complex", ";".join([*chains, stack]), "-map", "[all]"]
+        args = [*inputs.args, "-filter_complex", ";".join([*inputs.chains, stack])]
+        args += ["-map", "[all]"]
         args += ["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
         out, _log = run_ffmpeg(args, what=f"frames at {when:g} s", timeout=timeout)
     expected = width * height * 3 * len(labels)
