@@ -16,6 +16,7 @@ import pytest
 
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.quality import (
+    DEFAULT_SUBSAMPLE,
     FRAME_COLUMNS,
     LOUDNESS_COLUMNS,
     SECOND_COLUMNS,
@@ -142,9 +143,9 @@ def test_identical_scores_high_and_a_starved_encode_lower(media: dict[str, Path]
     assert summary.loc["bad", "vmaf_min"] <= summary.loc["bad", "vmaf_p5"]
     assert summary.loc["bad", "vmaf_p5"] <= summary.loc["bad", "vmaf_mean"]
     assert summary.loc["bad", "bitrate"] < summary.loc["mid", "bitrate"]
-    # default: every 4th frame of the whole (short) reference
-    assert result.subsample == 4 and result.windows is None
-    assert summary.loc["same", "frames"] == math.ceil(SECONDS * RATE / 4)
+    # default: every DEFAULT_SUBSAMPLE-th frame of the whole (short) reference
+    assert result.subsample == DEFAULT_SUBSAMPLE and result.windows is None
+    assert summary.loc["same", "frames"] == math.ceil(SECONDS * RATE / DEFAULT_SUBSAMPLE)
     assert "whole reference" in result.sampling
     assert list(result.frames.columns) == list(FRAME_COLUMNS)
     per_second = result.per_second

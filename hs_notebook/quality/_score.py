@@ -1,12 +1,14 @@
-"""Score renditions against a reference with libvmaf (VMAF, PSNR, SSIM) in ONE ffmpeg run.
+"""Score renditions against a reference (VMAF, PSNR, SSIM) in ONE ffmpeg run.
 
 The reference is decoded once and split to one libvmaf per rendition; each rendition is
 decoded once, upscaled bicubic to the reference's size, brought to its frame rate when it
-differs, and aligned in time (both start at 0).  libvmaf computes PSNR and SSIM as extra
-features of the same pass, on every ``subsample``-th frame, with as many threads as there
-are cores, while ffmpeg decodes the inputs on threads of their own.  With time windows
-(``sample``), every input is opened once per window with an accurate seek, so nothing
-outside the windows is scored and no frame is decoded twice.
+differs, and aligned in time (both start at 0).  libvmaf computes VMAF and luma PSNR (an
+extra feature of the same pass) on every ``subsample``-th frame with as many threads as
+there are cores, while ffmpeg decodes the inputs on threads of their own; SSIM comes from
+ffmpeg's ``ssim`` filter on the same frames (several times cheaper than libvmaf's
+``float_ssim``).  With time windows (``sample``), indexed inputs (MP4) are opened once per
+window with an accurate seek and MPEG-TS is read once and trimmed, so nothing outside the
+windows is scored and no frame is decoded twice.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import html
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,7 +67,7 @@ DEFAULT_WINDOWS = 3
 DEFAULT_WINDOW = 2.0
 #: libvmaf scores every n-th frame by default (``subsample=1`` scores every frame); see
 #: ``benchmarks/bench_quality.py`` for its speed and accuracy.
-DEFAULT_SUBSAMPLE = 4
+DEFAULT_SUBSAMPLE = 6
 
 #: Columns of :attr:`QualityScores.frames`, one row per scored frame of each rendition.
 FRAME_COLUMNS: dict[str, str] = {
@@ -72,7 +76,7 @@ FRAME_COLUMNS: dict[str, str] = {
     "time": "seconds from the start of the reference (float)",
     "vmaf": "VMAF (vmaf_v0.6.1) of the frame, 0..100",
     "psnr": "PSNR of the luma plane (dB)",
-    "ssim": "SSIM of the luma plane, 0..1",
+    "ssim": "SSIM of the luma plane (ffmpeg's ssim filter), 0..1",
 }
 #: Columns of :attr:`QualityScores.per_second`: the frames grouped by whole second.
 SECOND_COLUMNS: dict[str, str] = {
@@ -97,8 +101,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "ssim": "mean luma SSIM",
 }
 
-_LIBVMAF_FEATURES = {"psnr": "psnr", "ssim": "float_ssim"}
-_LOG_KEYS = {"vmaf": "vmaf", "psnr": "psnr_y", "ssim": "float_ssim"}
+_LIBVMAF_FEATURES = {"psnr": "psnr"}  # SSIM: ffmpeg's ssim filter, several times cheaper
+_SSIM_LINE = re.compile(r"^n:(\d+) Y:([\d.]+|inf|nan)", re.M)
 
 
 @dataclass(frozen=True)
@@ -318,28 +322,49 @@ def _window_graph(
     dists: list[tuple[str, MediaFacts]],
     reference: MediaFacts,
     libvmaf: list[str],
+    ssim: list[str] | None,
+    subsample: int,
     tag: str,
 ) -> tuple[list[str], list[str]]:
-    """The chains of one window: the reference split to one libvmaf per rendition, each
-    rendition upscaled bicubic (and brought to the reference's frame rate)."""
-    n = len(dists)
-    refs = "".join(f"[r{tag}_{j}]" for j in range(n))
-    chains = [f"{ref}format=yuv420p,split={n}{refs}"]
+    """The chains of one window: the reference split to one libvmaf (and, when ``ssim``
+    names stats files, one ``ssim`` filter on the same subsampled frames) per rendition,
+    each rendition upscaled bicubic and brought to the reference's frame rate."""
+    n, k = len(dists), 2 if ssim else 1
+    refs = "".join(f"[r{tag}_{j}_{i}]" for j in range(n) for i in range(k))
+    chains = [f"{ref}format=yuv420p,split={n * k}{refs}"]
     outs = []
+    pick = f"select='not(mod(n,{subsample}))'"
     for j, (label, facts) in enumerate(dists):
         fps = ""
         if reference.frame_rate and abs(facts.frame_rate - reference.frame_rate) > 0.01:
             fps = f"fps={reference.frame_rate:.6g},"
+        copies = "".join(f"[d{tag}_{j}_{i}]" for i in range(k))
         chains.append(
             f"{label}{fps}scale={reference.width}:{reference.height}:flags=bicubic,"
-            f"format=yuv420p[d{tag}_{j}]"
+            f"format=yuv420p{',split=2' if k == 2 else ''}{copies}"
         )
-        chains.append(f"[d{tag}_{j}][r{tag}_{j}]{libvmaf[j]}[o{tag}_{j}]")
-        outs.append(f"[o{tag}_{j}]")
+        chains.append(f"[d{tag}_{j}_0][r{tag}_{j}_0]{libvmaf[j]}[o{tag}_{j}_0]")
+        outs.append(f"[o{tag}_{j}_0]")
+        if ssim:
+            chains.append(f"[d{tag}_{j}_1]{pick}[ds{tag}_{j}]")
+            chains.append(f"[r{tag}_{j}_1]{pick}[rs{tag}_{j}]")
+            chains.append(
+                f"[ds{tag}_{j}][rs{tag}_{j}]ssim=stats_file={ssim[j]}:shortest=1[o{tag}_{j}_1]"
+            )
+            outs.append(f"[o{tag}_{j}_1]")
     return chains, outs
 
 
-def _read_log(path: os.PathLike[str] | str, name: str) -> list[dict[str, Any]]:
+def _read_ssim(path: Path, subsample: int) -> dict[int, float]:
+    """``{frame number: luma SSIM}`` from an ``ssim`` stats file of subsampled frames."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    return {(int(n) - 1) * subsample: float(y) for n, y in _SSIM_LINE.findall(text)}
+
+
+def _read_log(path: Path, name: str) -> list[dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as f:
             return list(json.load(f).get("frames", []))
@@ -398,13 +423,17 @@ def score(
             name: inputs.open(value, f"rendition {name!r}", f"in{j}")
             for j, (name, value) in enumerate(named.items())
         }
+        with_ssim = "ssim" in chosen
         for p in range(len(passes)):
             vmafs = []
             for j, name in enumerate(names):
                 logs[(p, name)] = f"vmaf-{p}-{j}.json"
                 vmafs.append(_libvmaf(chosen, step, cores, model, logs[(p, name)]))
+            ssims = [f"ssim-{p}-{j}.log" for j in range(len(names))] if with_ssim else None
             dists = [(streams[name][p], facts[name]) for name in names]
-            chains, outs = _window_graph(ref_streams[p], dists, ref_facts, vmafs, str(p))
+            chains, outs = _window_graph(
+                ref_streams[p], dists, ref_facts, vmafs, ssims, step, str(p)
+            )
             inputs.chains += chains
             outputs += outs
         args = [*inputs.args, "-filter_complex", ";".join(inputs.chains)]
@@ -415,7 +444,8 @@ def score(
         rate = ref_facts.frame_rate or 1.0
         for p, window in enumerate(passes):
             offset = window.start if window else 0.0
-            for name in names:
+            for j, name in enumerate(names):
+                ssim = _read_ssim(staging.directory / f"ssim-{p}-{j}.log", step)
                 for entry in _read_log(staging.directory / logs[(p, name)], name):
                     frame_num = int(entry["frameNum"])
                     scores = entry.get("metrics", {})
@@ -425,7 +455,9 @@ def score(
                             "rendition": name,
                             "frame": round(t * rate),
                             "time": t,
-                            **{m: scores.get(_LOG_KEYS[m], math.nan) for m in METRICS},
+                            "vmaf": scores.get("vmaf", math.nan),
+                            "psnr": scores.get("psnr_y", math.nan),
+                            "ssim": ssim.get(frame_num, math.nan),
                         }
                     )
     frames = _frames_table(rows, chosen)
