@@ -41,7 +41,11 @@ SETTINGS: list[tuple[str, dict[str, Any]]] = [
     ("whole, every frame", {"sample": "full", "subsample": 1}),
     ("whole, every 2nd frame", {"sample": "full", "subsample": 2}),
     ("whole, every 4th frame", {"sample": "full", "subsample": 4}),
-    (f"whole, every {DEFAULT_SUBSAMPLE}th frame (default)", {"sample": "full"}),
+    (
+        f"whole, every {DEFAULT_SUBSAMPLE}th frame",
+        {"sample": "full", "subsample": DEFAULT_SUBSAMPLE},
+    ),
+    ("defaults (sample=None, subsample=None)", {}),
     ("whole, every 12th frame", {"sample": "full", "subsample": 12}),
     ("3 windows of 2 s, every frame", {"sample": (3, 2.0), "subsample": 1}),
     ("3 windows of 2 s, every 2nd frame", {"sample": (3, 2.0), "subsample": 2}),

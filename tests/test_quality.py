@@ -19,9 +19,11 @@ from hs_notebook.quality import (
     DEFAULT_SUBSAMPLE,
     FRAME_COLUMNS,
     LOUDNESS_COLUMNS,
+    MIN_SCORED_FRAMES,
     SECOND_COLUMNS,
     SUMMARY_COLUMNS,
     QualityError,
+    auto_subsample,
     frames_at,
     hull_gap,
     loudness,
@@ -120,18 +122,18 @@ def _plain_libvmaf(distorted: Path, reference: Path, log: Path) -> float:
     return float(json.loads(log.read_text())["pooled_metrics"]["vmaf"]["mean"])
 
 
-def _ours() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("hs-quality-*")}
-
-
 @pytest.mark.slow
-def test_identical_scores_high_and_a_starved_encode_lower(media: dict[str, Path]) -> None:
-    before = _ours()
+def test_identical_scores_high_and_a_starved_encode_lower(
+    media: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))  # where Staging makes its dir
     ref = media["ref"]
     result = score(
         ref, {"same": ref.read_bytes(), "bad": media["bad"].read_bytes(), "mid": media["mid"]}
     )
-    assert _ours() == before  # FIFOs and temp files are gone
+    assert list(private.iterdir()) == []  # FIFOs, temp files and logs are gone
     summary = result.renditions.set_index("rendition")
     assert list(result.renditions.columns) == list(SUMMARY_COLUMNS)
     assert summary.loc["same", "vmaf_mean"] > 95
@@ -143,9 +145,9 @@ def test_identical_scores_high_and_a_starved_encode_lower(media: dict[str, Path]
     assert summary.loc["bad", "vmaf_min"] <= summary.loc["bad", "vmaf_p5"]
     assert summary.loc["bad", "vmaf_p5"] <= summary.loc["bad", "vmaf_mean"]
     assert summary.loc["bad", "bitrate"] < summary.loc["mid", "bitrate"]
-    # default: every DEFAULT_SUBSAMPLE-th frame of the whole (short) reference
-    assert result.subsample == DEFAULT_SUBSAMPLE and result.windows is None
-    assert summary.loc["same", "frames"] == math.ceil(SECONDS * RATE / DEFAULT_SUBSAMPLE)
+    # default for a short clip: every frame of the whole reference
+    assert result.subsample == 1 and result.windows is None
+    assert summary.loc["same", "frames"] == SECONDS * RATE
     assert "whole reference" in result.sampling
     assert list(result.frames.columns) == list(FRAME_COLUMNS)
     per_second = result.per_second
@@ -161,9 +163,10 @@ def test_matches_a_plain_ffmpeg_libvmaf_run(media: dict[str, Path], tmp_path: Pa
     ours = float(full.renditions["vmaf_mean"].iloc[0])
     assert abs(ours - plain) < 0.5, (ours, plain)
     assert full.renditions["frames"].iloc[0] == SECONDS * RATE
-    default = score(media["ref"], {"bad": media["bad"]}, metrics=["vmaf"])
-    assert abs(float(default.renditions["vmaf_mean"].iloc[0]) - plain) < 1.0
-    assert default.frames["psnr"].isna().all()  # only the metrics asked for
+    every_4th = score(media["ref"], {"bad": media["bad"]}, metrics=["vmaf"], subsample=4)
+    assert every_4th.renditions["frames"].iloc[0] == SECONDS * RATE / 4
+    assert abs(float(every_4th.renditions["vmaf_mean"].iloc[0]) - plain) < 2.0  # 18 frames
+    assert every_4th.frames["psnr"].isna().all()  # only the metrics asked for
 
 
 @pytest.mark.slow
@@ -193,6 +196,13 @@ def test_time_windows(media: dict[str, Path]) -> None:
     assert summary.loc["mid", "vmaf_mean"] < summary.loc["ts", "vmaf_mean"]
     assert result.windows is not None and len(result.windows) == 2
     assert "2 window(s)" in result.sampling
+
+
+def test_auto_subsample() -> None:
+    assert auto_subsample(72) == 1  # a short clip: every frame
+    assert auto_subsample(MIN_SCORED_FRAMES * 3) == 3
+    assert auto_subsample(24 * 30) == DEFAULT_SUBSAMPLE  # the demo: 24 s at 30 fps
+    assert auto_subsample(3600 * 30) == DEFAULT_SUBSAMPLE
 
 
 def test_plan_windows() -> None:

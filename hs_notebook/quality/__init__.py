@@ -10,10 +10,11 @@ the rate-quality hull, with the ffmpeg binary of imageio-ffmpeg (``pip install
 
 Inputs are local paths or bytes, never URLs: fetch with the client first, so a token never
 reaches an ffmpeg command line.  Scoring costs what its accuracy needs: the reference is
-decoded once for every rendition, libvmaf scores every :data:`DEFAULT_SUBSAMPLE`-th frame
-on every core, and long references are scored in time windows (``sample``); the
-benchmark ``benchmarks/bench_quality.py`` measures the speed and the error of each
-setting.  Figures: :func:`hs_notebook.plots.rate_quality_figure`,
+decoded once for every rendition, libvmaf scores every n-th frame (up to
+:data:`DEFAULT_SUBSAMPLE`, keeping :data:`MIN_SCORED_FRAMES`) on every core, and long
+references are scored in time windows (``sample``); ``benchmarks/bench_quality.py``
+measures the speed and the error of each setting.  Figures:
+:func:`hs_notebook.plots.rate_quality_figure`,
 :func:`~hs_notebook.plots.vmaf_over_time_figure`,
 :func:`~hs_notebook.plots.frame_comparison_figure`.
 """
@@ -31,10 +32,12 @@ from hs_notebook.quality._score import (
     DEFAULT_WINDOWS,
     FRAME_COLUMNS,
     METRICS,
+    MIN_SCORED_FRAMES,
     SECOND_COLUMNS,
     SUMMARY_COLUMNS,
     QualityScores,
     Window,
+    auto_subsample,
     frames_at,
     plan_windows,
     score,
@@ -50,6 +53,7 @@ __all__ = [
     "FRAME_COLUMNS",
     "LOUDNESS_COLUMNS",
     "METRICS",
+    "MIN_SCORED_FRAMES",
     "SECOND_COLUMNS",
     "SUMMARY_COLUMNS",
     "MediaFacts",
@@ -57,6 +61,7 @@ __all__ = [
     "QualityError",
     "QualityScores",
     "Window",
+    "auto_subsample",
     "frames_at",
     "hull_gap",
     "loudness",

@@ -46,10 +46,12 @@ __all__ = [
     "DEFAULT_WINDOWS",
     "FRAME_COLUMNS",
     "METRICS",
+    "MIN_SCORED_FRAMES",
     "SECOND_COLUMNS",
     "SUMMARY_COLUMNS",
     "QualityScores",
     "Window",
+    "auto_subsample",
     "frames_at",
     "plan_windows",
     "score",
@@ -65,9 +67,12 @@ AUTO_FULL_SECONDS = 30.0
 DEFAULT_WINDOWS = 3
 #: ... of this many seconds each, spread evenly over the reference.
 DEFAULT_WINDOW = 2.0
-#: libvmaf scores every n-th frame by default (``subsample=1`` scores every frame); see
-#: ``benchmarks/bench_quality.py`` for its speed and accuracy.
+#: By default libvmaf scores every n-th frame, n at most this (``subsample=1`` scores every
+#: frame); see ``benchmarks/bench_quality.py`` for its speed and accuracy ...
 DEFAULT_SUBSAMPLE = 6
+#: ... but never fewer than this many frames per rendition, so that the mean stays within
+#: about 1 VMAF point of scoring every frame (short clips are scored frame by frame).
+MIN_SCORED_FRAMES = 120
 
 #: Columns of :attr:`QualityScores.frames`, one row per scored frame of each rendition.
 FRAME_COLUMNS: dict[str, str] = {
@@ -123,6 +128,12 @@ def _seconds(name: str, value: Any) -> float:
     checked = validate.positive_seconds(name, value)
     assert checked is not None  # not optional
     return checked
+
+
+def auto_subsample(frames: float) -> int:
+    """The default ``subsample`` for ``frames`` frames to score per rendition: as high as
+    :data:`DEFAULT_SUBSAMPLE` while at least :data:`MIN_SCORED_FRAMES` are scored."""
+    return max(1, min(DEFAULT_SUBSAMPLE, int(frames // MIN_SCORED_FRAMES)))
 
 
 def plan_windows(sample: Any, duration: float) -> tuple[list[Window] | None, str]:
@@ -393,7 +404,8 @@ def score(
             but only the chosen columns are filled.
         sample: which parts of the reference to score (see :func:`plan_windows`); by
             default short references whole, long ones in three 2 s windows.
-        subsample: score every n-th frame (default :data:`DEFAULT_SUBSAMPLE`; 1 = all).
+        subsample: score every n-th frame (1 = all; default :func:`auto_subsample`: up to
+            :data:`DEFAULT_SUBSAMPLE`, keeping at least :data:`MIN_SCORED_FRAMES`).
         threads: libvmaf threads (default: every core).
         model: the libvmaf model option.
         timeout: seconds before ffmpeg is stopped (default: no limit).
@@ -405,13 +417,17 @@ def score(
     started = time.perf_counter()
     chosen = _check_metrics(metrics)
     named = _check_renditions(renditions)
-    step = _count("subsample", DEFAULT_SUBSAMPLE if subsample is None else subsample)
     cores = _count("threads", (os.cpu_count() or 1) if threads is None else threads)
     if not isinstance(model, str) or not model:
         raise InvalidArgument(f"model must be a libvmaf model option string, got {model!r}")
     ref_facts = media_facts(reference, name="reference")
     facts = {name: media_facts(value, name=f"rendition {name!r}") for name, value in named.items()}
     windows, sampling = plan_windows(sample, ref_facts.duration)
+    if subsample is None:
+        covered = sum(w.duration for w in windows) if windows else ref_facts.duration
+        step = auto_subsample(covered * (ref_facts.frame_rate or 1.0))
+    else:
+        step = _count("subsample", subsample)
     passes = windows if windows is not None else [None]
     names = list(named)
     outputs: list[str] = []
