@@ -65,6 +65,11 @@ from .qa import (
     qa,
     qa_async,
 )
+
+# hs.quality is the ladder-level function (it replaces the package attribute: import the
+# package as `from hs_notebook.quality import score, ...`)
+from .quality.ladder import LadderQuality, quality
+from .quality_rules import QualityThresholds
 from .redaction import redact, redact_frame, redact_token
 from .tokens import SigningKey, Token, decode_token, generate_signing_key, verify_token
 from .urls import (
@@ -137,10 +142,12 @@ __all__ = [
     "InvalidToken",
     "Ladder",
     "LadderPanel",
+    "LadderQuality",
     "MissingExtra",
     "NotFound",
     "PlaylistError",
     "QAReport",
+    "QualityThresholds",
     "Sandbox",
     "SandboxError",
     "SigningKey",
@@ -173,6 +180,7 @@ __all__ = [
     "parse_signed_url",
     "qa",
     "qa_async",
+    "quality",
     "redact",
     "redact_frame",
     "redact_token",

@@ -10,6 +10,7 @@ is a field of :class:`QualityThresholds`, documented there.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ def renditions_scored(q: ScoredLadder) -> Hits:
 
 def quality_rises(q: ScoredLadder) -> Hits:
     rows, tol = _scored(q), q.thresholds.rise_tolerance
-    for below, above in zip(rows, rows[1:], strict=False):
+    for below, above in itertools.pairwise(rows):
         lo, hi = _f(below["vmaf_mean"]), _f(above["vmaf_mean"])
         if hi < lo - tol:
             yield (
@@ -132,7 +133,7 @@ def quality_rises(q: ScoredLadder) -> Hits:
 
 def quality_redundant(q: ScoredLadder) -> Hits:
     rows, gain = _scored(q), q.thresholds.min_gain
-    for below, above in zip(rows, rows[1:], strict=False):
+    for below, above in itertools.pairwise(rows):
         step = _f(above["vmaf_mean"]) - _f(below["vmaf_mean"])
         if step < gain:
             yield (

@@ -49,6 +49,7 @@ from hs_notebook.catalog._engine import (
     AuditJob,
     ResultSink,
     check_arguments,
+    check_depth,
     progress_bar,
     run_pool,
     run_sync,
@@ -92,12 +93,15 @@ async def audit_async(
     timeout: float = DEFAULT_TIMEOUT,
     flush_every: int | None = None,
     token_ttl: float = 3600.0,
+    depth: str = "playlist",
 ) -> AuditResult:
     """Async :func:`audit` with ``engine="local"`` (await it inside a running loop)."""
     ids, key, timeout, ttl = check_arguments(
         video_ids, key, concurrency, timeout, token_ttl, ("flush_every", flush_every)
     )
-    job = AuditJob(key, project_id, base_url, bool(measure), timeout, ttl=ttl)
+    job = AuditJob(
+        key, project_id, base_url, bool(measure), timeout, ttl=ttl, depth=check_depth(depth)
+    )
     store, previous = prepare_store(out, resume)
     todo = pending_ids(ids, previous[0]) if resume else list(ids)
     started = time.perf_counter()
@@ -139,6 +143,7 @@ def audit(
     flush_every: int | None = None,
     partition_size: int | None = None,
     token_ttl: float | None = None,
+    depth: str = "playlist",
 ) -> AuditResult:
     """Inspect and QA many videos; every id comes back in ``summary`` with a status.
 
@@ -166,6 +171,10 @@ def audit(
             every token is minted here before the partitions are submitted (the private
             key never goes to the cluster), so it must cover the queue wait plus the run
             of the last partition (default :data:`DASK_TOKEN_TTL`, 6 h).
+        depth: ``"playlist"`` (default) or ``"quality"``: also score every rendition
+            against the original (:func:`hs_notebook.quality.ladder.quality`) and run the
+            quality rules, per video, on either engine (raise ``timeout``: scoring takes
+            seconds per rendition).
 
     Raises:
         InvalidArgument: bad arguments (a key that is not a SigningKey, an ``out`` that is
@@ -191,6 +200,7 @@ def audit(
                 timeout=timeout,
                 flush_every=flush_every,
                 token_ttl=3600.0 if token_ttl is None else token_ttl,
+                depth=depth,
             )
         )
     if engine == "dask":
@@ -213,6 +223,7 @@ def audit(
             timeout=timeout,
             partition_size=partition_size,
             token_ttl=DASK_TOKEN_TTL if token_ttl is None else token_ttl,
+            depth=depth,
         )
     raise InvalidArgument(f"engine must be 'local' or 'dask', got {engine!r}")
 

@@ -18,6 +18,7 @@ from hs_notebook.catalog._engine import (
     AuditJob,
     ResultSink,
     check_arguments,
+    check_depth,
     progress_bar,
     run_pool,
     status_row,
@@ -65,12 +66,13 @@ def audit_partition(
     concurrency: int,
     measure: bool,
     timeout: float,
+    depth: str = "playlist",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs ON A DASK WORKER: the same per-video async code as the local engine, with the
     tokens minted on the client (no signing key here)."""
     rows: list[dict[str, Any]] = []
     tables: list[pd.DataFrame] = []
-    job = AuditJob(None, project_id, base_url, measure, timeout, tokens=tokens.tokens)
+    job = AuditJob(None, project_id, base_url, measure, timeout, tokens=tokens.tokens, depth=depth)
 
     def collect(row: dict[str, Any], table: pd.DataFrame | None) -> None:
         rows.append(row)
@@ -122,6 +124,7 @@ def audit_dask(
     timeout: float = DEFAULT_TIMEOUT,
     partition_size: int | None = None,
     token_ttl: float = DASK_TOKEN_TTL,
+    depth: str = "playlist",
 ) -> AuditResult:
     """:func:`audit` on a Dask cluster: partitions of ids run on the workers of ``client``
     (a ``distributed.Client``), each with the local engine's per-video async code and
@@ -147,6 +150,7 @@ def audit_dask(
     ids, key, timeout, ttl = check_arguments(
         video_ids, key, concurrency, timeout, token_ttl, ("partition_size", partition_size)
     )
+    depth = check_depth(depth)
     store, previous = prepare_store(out, resume)
     todo = pending_ids(ids, previous[0]) if resume else list(ids)
     started = time.perf_counter()
@@ -182,6 +186,7 @@ def audit_dask(
                 concurrency,
                 bool(measure),
                 float(timeout),
+                depth,
                 pure=False,
             )
             futures[future] = runnable

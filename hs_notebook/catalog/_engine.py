@@ -19,7 +19,7 @@ from hs_notebook.catalog._store import ResultStore
 from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import fetch_ladder_async
-from hs_notebook.qa import qa_async
+from hs_notebook.qa import DEPTHS, qa_async
 from hs_notebook.tokens import SigningKey
 
 __all__ = [
@@ -52,6 +52,14 @@ class AuditJob:
     timeout: float
     ttl: float = 3600.0  # lifetime of the tokens minted per video (local engine)
     tokens: Mapping[str, str] | None = None  # {video_id: token} minted on the client
+    depth: str = "playlist"  # "quality": also score the renditions (qa(depth="quality"))
+
+
+def check_depth(depth: object) -> str:
+    """``depth`` when it is one of :data:`hs_notebook.qa.DEPTHS`, else InvalidArgument."""
+    if not isinstance(depth, str) or depth not in DEPTHS:
+        raise InvalidArgument(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
+    return depth
 
 
 def status_row(
@@ -89,7 +97,9 @@ async def audit_one(
                     client=client,
                     token=job.tokens[video_id],
                 )
-            findings = await qa_async(ladder, measure=job.measure, client=client)
+            findings = await qa_async(
+                ladder, measure=job.measure, client=client, depth=job.depth, progress=False
+            )
     except TokenRejected as exc:
         return status_row(video_id, "refused", since(start), f"{exc.reason}: {exc.detail}"), None
     except NotFound as exc:

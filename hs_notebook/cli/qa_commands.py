@@ -4,8 +4,11 @@
 :func:`hs_notebook.cli.build_parser` adds them with :func:`register`.
 
 ``hs-notebook qa VIDEO_ID|MASTER_URL [--project-id N --base-url URL] [--json]
-[--fail-on warning|error] [--no-measure]``
-    Inspect one ladder and check it.  A signed master URL (``/mmpl/...?token=``) needs no
+[--fail-on warning|error] [--no-measure] [--depth playlist|quality [--sample S]
+[--reference R]]``
+    Inspect one ladder and check it (``--depth quality``: also score every rendition
+    against the original upload, or the top rung, and run the quality rules; needs the
+    ``[media]`` extra).  A signed master URL (``/mmpl/...?token=``) needs no
     key; a video id needs ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
     ``$HEAPSTREAM_SIGNING_KEY``, or ``--key-id``/``--key-file`` as for ``mint``).
 
@@ -109,7 +112,16 @@ def cmd_qa(args: argparse.Namespace) -> int:
             ladder = fetch_ladder_url(target)
         else:
             ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
-        findings = qa(ladder, profile=args.profile, ignore=ignore, measure=not args.no_measure)
+        findings = qa(
+            ladder,
+            profile=args.profile,
+            ignore=ignore,
+            measure=not args.no_measure,
+            depth=args.depth,
+            reference=args.reference,
+            sample=_sample(args.sample),
+            progress=sys.stderr.isatty(),
+        )
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
     if args.json:
@@ -126,6 +138,21 @@ def cmd_qa(args: argparse.Namespace) -> int:
                 f"{row['message']}{extra}"
             )
     return EXIT_FAILED if findings.fails(args.fail_on) else EXIT_OK
+
+
+def _sample(text: str | None) -> object:
+    """``--sample``: ``full``, a number of 2 s windows (``3``), or windows x seconds
+    (``3x2``)."""
+    if text is None or text == "full":
+        return text
+    count, _, length = text.partition("x")
+    try:
+        return (int(count), float(length)) if length else int(count)
+    except ValueError:
+        raise UsageError(
+            f"--sample must be 'full', a number of windows (3) or windows x seconds (3x2), "
+            f"got {text!r}"
+        ) from None
 
 
 def _origin_failed(args: argparse.Namespace, shown: str, exc: TokenRejected | FetchError) -> int:
@@ -287,6 +314,25 @@ def register(sub: Subparsers) -> None:
         default=None,
         metavar="RULE_ID[,RULE_ID...]",
         help="do not run these rules (repeatable; ids as in the findings)",
+    )
+    p.add_argument(
+        "--depth",
+        choices=("playlist", "quality"),
+        default="playlist",
+        help="playlist (default): the playlist rules; quality: also score every rendition "
+        "(VMAF, PSNR, SSIM, loudness) and run the quality rules (needs the [media] extra)",
+    )
+    p.add_argument(
+        "--sample",
+        metavar="full|N|NxSECONDS",
+        help="with --depth quality: score the whole video (full), or N windows (of 2 s, or "
+        "of SECONDS); default: short videos whole, long ones in 3 windows of 2 s",
+    )
+    p.add_argument(
+        "--reference",
+        default="original",
+        help="with --depth quality: original (default; the top rung when the project keeps "
+        "no originals), a preset id, a source URL or a local path",
     )
     p.set_defaults(func=cmd_qa)
 

@@ -52,13 +52,14 @@ from hs_notebook.qa.checks import (
 )
 from hs_notebook.qa.engine import default_profile, qa, qa_async
 from hs_notebook.qa.report import COLOURS, COLUMNS, QAReport
-from hs_notebook.qa.rules import PROFILES, RULES, SEVERITIES, Rule, RuleTable
+from hs_notebook.qa.rules import DEPTHS, PROFILES, RULES, SEVERITIES, Rule, RuleTable
 
 __all__ = [
     "BITRATE_COLUMNS",
     "BITRATE_TOLERANCE",
     "COLOURS",
     "COLUMNS",
+    "DEPTHS",
     "HEAPSTREAM_MAX_FRAME_RATE",
     "HEAPSTREAM_MAX_HEIGHT",
     "HEAPSTREAM_MIN_HEIGHT",

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hs_notebook.qa.view import Hit, PlaylistFacts, VariantFacts, View
+from hs_notebook.quality_rules import QualityRule
 
 __all__ = [
     "ASPECT_TOLERANCE",
@@ -555,3 +556,15 @@ def heapstream_frame_rate(v: View) -> Iterator[Hit]:
                 f"{var.frame_rate:g}",
                 f"<= {HEAPSTREAM_MAX_FRAME_RATE:g}",
             )
+
+
+def quality_check(rule: QualityRule) -> Callable[[View], Iterator[Hit]]:
+    """A quality rule (:mod:`hs_notebook.quality_rules`) as a check over the view's scored
+    renditions (the engine runs it only when the ladder was scored)."""
+
+    def check(view: View) -> Iterator[Hit]:
+        if view.quality is not None:
+            for subject, message, measured, expected in rule.check(view.quality):
+                yield Hit(subject, message, measured, expected)
+
+    return check

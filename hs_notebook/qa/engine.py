@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +17,8 @@ from hs_notebook.qa.bitrates import check_ladder
 from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
 from hs_notebook.qa.rules import PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
+from hs_notebook.quality.ladder import quality as score_ladder
+from hs_notebook.quality_rules import ScoredLadder
 from hs_notebook.urls import parse_signed_url
 from hs_notebook.validate import positive_int
 
@@ -27,6 +31,11 @@ _MEASURE_SKIPPED = (
 _OFFLINE = (
     "the ladder was built from text (ladder_from_text) and has no origin to measure segment "
     "sizes from; pass sizes= (a table with preset_id, duration and size) to check it"
+)
+
+
+_NOT_SCORED = (
+    'depth="playlist": the renditions were not scored; run qa(ladder, depth="quality") to check it'
 )
 
 
@@ -57,13 +66,15 @@ def _selected(
     profile: str | None,
     rules: str | Iterable[str] | None,
     ignore: str | Iterable[str] | None,
+    depth: str = "playlist",
 ) -> tuple[str, tuple[str, ...]]:
-    """(the profile, the ids of the rules to run)."""
+    """(the profile, the ids of the rules to run at ``depth``)."""
     if profile is None:
         profile = default_profile(ladder)
     elif not isinstance(profile, str):
         raise InvalidArgument(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    return profile, RULES.select(profile, rules, ignore)
+    chosen = RULES.select(profile, rules, ignore)
+    return profile, chosen if rules is not None else RULES.at_depth(chosen, depth)
 
 
 def _evaluate(
@@ -72,11 +83,13 @@ def _evaluate(
     skip_reason: str | None,
     profile: str,
     selected: tuple[str, ...],
+    quality: ScoredLadder | None = None,
+    quality_reason: str | None = None,
 ) -> QAReport:
     """Run the selected rules over the ladder; measured rules only when ``sizes`` is given
     (and then only over the variants it has sizes for: the others are reported as not
-    checked)."""
-    view = build_view(ladder.facts(), sizes)
+    checked); quality rules only over ``quality``."""
+    view = build_view(ladder.facts(), sizes, quality)
     rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
     passed: list[str] = []
     skipped: dict[str, str] = {}
@@ -97,6 +110,11 @@ def _evaluate(
             continue
         if rule.measured and sizes is None:
             reason = skip_reason or _MEASURE_SKIPPED
+            skipped[rule.id] = reason
+            note(position, rule.id, f"{rule.id} not checked: {reason}")
+            continue
+        if rule.quality and quality is None:
+            reason = quality_reason or _NOT_SCORED
             skipped[rule.id] = reason
             note(position, rule.id, f"{rule.id} not checked: {reason}")
             continue
@@ -168,6 +186,27 @@ def _measure_failed(exc: HeapStreamError) -> str:
     return f"measuring the segment sizes failed ({type(exc).__name__}: {exc})"
 
 
+def _score(
+    ladder: Ladder, depth: str, reference: Any, sample: Any, progress: bool
+) -> tuple[ScoredLadder | None, str | None]:
+    """At depth ``"quality"``: the ladder scored (:func:`hs_notebook.quality.ladder.quality`),
+    else why the quality rules skip.  Bad arguments raise; a failure to score (the
+    reference unreadable, ffmpeg failing) costs the quality rules only."""
+    if depth != "quality":
+        return None, None
+    if not ladder.fetchable:
+        return None, (
+            "the ladder was built from text and has no origin to fetch media from; fetch it "
+            "with fetch_ladder()/fetch_ladder_url() to score it"
+        )
+    try:
+        return score_ladder(ladder, reference, sample=sample, progress=progress), None
+    except InvalidArgument:
+        raise
+    except HeapStreamError as exc:
+        return None, f"scoring the renditions failed ({type(exc).__name__}: {exc})"
+
+
 def qa(
     ladder: Ladder,
     *,
@@ -177,6 +216,10 @@ def qa(
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
+    depth: str = "playlist",
+    reference: Any = "original",
+    sample: Any = None,
+    progress: bool = True,
 ) -> QAReport:
     """Check a ladder against the rules of :data:`RULES` of one profile.
 
@@ -197,6 +240,12 @@ def qa(
             ``preset_id``, ``duration``, ``size``); used instead of measuring.  Variants it
             has no segments of are reported as not checked by the measured rules.
         concurrency: most segment requests in flight while measuring.
+        depth: ``"playlist"`` (the default): the playlist rules; ``"quality"``: also score
+            every rendition against ``reference`` (:func:`hs_notebook.quality.ladder.quality`,
+            the ``[media]`` extra) and run the quality rules.  A failure to score is
+            reported by the quality rules as not checked, like a failed measurement.
+        reference, sample, progress: for ``depth="quality"``, as in
+            :func:`hs_notebook.quality.ladder.quality`.
 
     Returns:
         :class:`QAReport`.  When measuring fails (a segment refused with
@@ -210,7 +259,7 @@ def qa(
             ``measure``/``concurrency`` have the wrong type, or ``profile``, ``rules`` or
             ``ignore`` name no profile or rule.
     """
-    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
     if reason is None:
         try:
@@ -219,7 +268,8 @@ def qa(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None, profile, selected)
+    scored, why_not = _score(ladder, depth, reference, sample, progress)
+    return _evaluate(ladder, sizes, reason or None, profile, selected, scored, why_not)
 
 
 async def qa_async(
@@ -231,12 +281,16 @@ async def qa_async(
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
+    depth: str = "playlist",
+    reference: Any = "original",
+    sample: Any = None,
+    progress: bool = True,
     client: AsyncClient | None = None,
 ) -> QAReport:
     """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
     when given, so an audit shares one connection pool across videos).  A failed
     measurement degrades exactly as in :func:`qa`."""
-    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
     if reason is None:
         try:
@@ -245,4 +299,5 @@ async def qa_async(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None, profile, selected)
+    scored, why_not = await asyncio.to_thread(_score, ladder, depth, reference, sample, progress)
+    return _evaluate(ladder, sizes, reason or None, profile, selected, scored, why_not)

@@ -11,9 +11,10 @@ import pandas as pd
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.qa import checks as c
 from hs_notebook.qa.view import Hit, View
+from hs_notebook.quality_rules import QUALITY_RULES
 from hs_notebook.validate import string_list
 
-__all__ = ["PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
+__all__ = ["DEPTHS", "PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
 
 #: Severities, most severe first.
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
@@ -25,6 +26,13 @@ PROFILES: dict[str, str] = {
     "(the default for HeapStream and sandbox ladders)",
     "apple": "RFC 8216 and Apple's HLS Authoring Specification (the default for other origins)",
     "rfc8216": "RFC 8216 only",
+}
+
+#: How deep :func:`~hs_notebook.qa.qa` looks: ``{depth: what it reads}``.
+DEPTHS: dict[str, str] = {
+    "playlist": "the playlists (and, when measured, the segment sizes)",
+    "quality": "the playlists, then every rendition scored against a reference (VMAF, PSNR, "
+    "SSIM, loudness; hs_notebook.quality): the playlist rules plus the quality rules",
 }
 
 _RFC = "RFC 8216"
@@ -42,6 +50,7 @@ class Rule:
     checks: str
     check: Callable[[View], Iterator[Hit]]
     measured: bool = False  #: needs measured segment sizes
+    quality: bool = False  #: needs the renditions scored (runs at depth "quality")
 
     @property
     def profiles(self) -> frozenset[str]:
@@ -90,6 +99,13 @@ class RuleTable(Mapping[str, Rule]):
                 f"unknown QA profile {profile!r}; choose one of {', '.join(PROFILES)}"
             )
         return tuple(r.id for r in self._rules.values() if profile in r.profiles)
+
+    def at_depth(self, ids: tuple[str, ...], depth: str) -> tuple[str, ...]:
+        """``ids`` less the rules that do not run at ``depth`` (:data:`DEPTHS`): the
+        quality rules run only at ``"quality"``."""
+        if depth not in DEPTHS:
+            raise InvalidArgument(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
+        return tuple(i for i in ids if depth == "quality" or not self._rules[i].quality)
 
     def select(
         self,
@@ -322,6 +338,11 @@ RULES = RuleTable(
             f"{_HS}: formats",
             "FRAME-RATE is at most 30",
             c.heapstream_frame_rate,
+        ),
+        # --- quality (depth="quality": renditions scored; hs_notebook.quality_rules) ------
+        *(
+            Rule(q.id, q.severity, q.source, q.checks, c.quality_check(q), quality=True)
+            for q in QUALITY_RULES
         ),
     )
 )
