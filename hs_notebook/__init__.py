@@ -85,7 +85,14 @@ from .vtt import cues_table, storyboard_table
 
 if TYPE_CHECKING:
     from .sandbox import Faults, Sandbox
-    from .widgets import EmbedPanel, Inspector, LadderPanel, StoryboardPanel, TokenPanel
+    from .widgets import (
+        EmbedPanel,
+        Inspector,
+        LadderPanel,
+        QualityPanel,
+        StoryboardPanel,
+        TokenPanel,
+    )
 
 __version__ = "0.1.0"
 
@@ -99,6 +106,7 @@ _LAZY = {
     "EmbedPanel": ("hs_notebook.widgets", "EmbedPanel"),
     "LadderPanel": ("hs_notebook.widgets", "LadderPanel"),
     "StoryboardPanel": ("hs_notebook.widgets", "StoryboardPanel"),
+    "QualityPanel": ("hs_notebook.widgets", "QualityPanel"),
 }
 
 
@@ -147,6 +155,7 @@ __all__ = [
     "NotFound",
     "PlaylistError",
     "QAReport",
+    "QualityPanel",
     "QualityThresholds",
     "Sandbox",
     "SandboxError",

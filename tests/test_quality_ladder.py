@@ -316,3 +316,44 @@ def test_audit_depth_quality_on_a_dask_local_cluster(sandbox: Sandbox) -> None:
     assert not set(mine["rule"]) & {"quality_rises", "quality_hull", "quality_scored"}
     with pytest.raises(InvalidArgument):
         hs.audit([sandbox.video_id], sandbox.signing_key, 1, depth="deep", progress=False)
+
+
+@pytest.mark.slow
+def test_quality_panel_scores_in_the_background_and_shows_every_view(sandbox: Sandbox) -> None:
+    from hs_notebook.widgets import QualityPanel, TokenPanel
+
+    tp = TokenPanel(
+        video_id=sandbox.video_id,
+        key=sandbox.signing_key,
+        project_id=sandbox.project_id,
+        base_url=sandbox.base_url,
+        use_env=False,
+    )
+    panel = QualityPanel(tp)
+    try:
+        assert panel.score_button.disabled  # no token yet
+        assert panel.score() is None and "mint a token first" in panel.error_area.value
+        tp.mint_button.click()
+        assert not panel.score_button.disabled
+        seen: list[tuple[int, int]] = []
+        panel.progress.observe(lambda c: seen.append((c["new"], panel.progress.max)), "value")
+        panel.sample_dropdown.value = "1 window of 2 s"
+        panel.score_button.click()  # runs in a thread
+        panel.wait(600)
+        assert panel.result is not None, panel.error_area.value
+        assert seen and seen[-1][0] == seen[-1][1]  # the bar reached its end
+        assert panel.status.value.startswith("scored in")
+        for name in panel.result.renditions["rendition"].tolist():
+            assert name in panel.table.value
+        assert "quality_reference" in panel.findings.value
+        assert len(panel.rate_plot.outputs) == 1 and len(panel.time_plot.outputs) == 1
+        assert not panel.time_slider.disabled and len(panel.frame_plot.outputs) == 1
+        first = panel.frame_plot.outputs[0]["data"]["image/png"]
+        panel.time_slider.value = 0.5
+        assert panel.frame_plot.outputs[0]["data"]["image/png"] != first
+        state = json.dumps([w.get_state() for w in (panel.table, panel.findings)], default=str)
+        assert sandbox.signing_key.private_key_base64() not in state
+        assert str(tp.token) not in state
+    finally:
+        panel.close()
+        tp.close()

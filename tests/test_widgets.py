@@ -649,12 +649,13 @@ def test_inspector_without_credentials_uses_the_sandbox(no_credentials: None) ->
         assert tp.key_id_field.value == sb.signing_key.key_id
         assert tp.private_key_field.value == ""  # the key is kept, never shown
         assert tp.signing_key is sb.signing_key
-        assert isinstance(app.tabs, W.Tab) and len(app.tabs.children) == 4
+        assert isinstance(app.tabs, W.Tab) and len(app.tabs.children) == 5
         assert app.tabs.children == (
             app.token_panel,
             app.embed_panel,
             app.ladder_panel,
             app.storyboard_panel,
+            app.quality_panel,
         )
         tp.mint_button.click()
         verify_token(tp.token, sb.signing_key.public_key, sb.video_id)

@@ -21,7 +21,7 @@ import html
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from hs_notebook.quality_rules import QualityThresholds, quality_findings
 from hs_notebook.redaction import redact
 from hs_notebook.urls import HeapStream, parse_signed_url
 
-__all__ = ["RENDITION_COLUMNS", "LadderQuality", "quality"]
+__all__ = ["RENDITION_COLUMNS", "LadderQuality", "Progress", "quality"]
 
 #: Columns of :attr:`LadderQuality.renditions`, one row per rendition, lowest declared
 #: bitrate first.
@@ -223,12 +223,35 @@ class _Fetcher:
         return self.client.get_bytes(url)
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
+#: ``progress=`` of :func:`quality`: a bar or not, or ``fn(done, total, what)`` called at
+#: every step (for a display of one's own, e.g. the Inspector's Quality tab).
+Progress = bool | Callable[[int, int, str], None]
 
-    return tqdm(total=total, desc="quality", unit="step")
+
+class _Steps:
+    """Progress over the steps of :func:`quality` (a tqdm.auto bar, a callback, or none)."""
+
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.total, self.done = total, 0
+        self.callback = progress if callable(progress) else None
+        self.bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="quality", unit="step")
+
+    def step(self, what: str, advance: int = 1) -> None:
+        """``what`` comes next; ``advance`` steps are done."""
+        self.done += advance
+        if self.bar is not None:
+            self.bar.update(advance)
+            self.bar.set_postfix_str(what)
+        if self.callback is not None:
+            self.callback(self.done, self.total, what)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def quality(
@@ -236,7 +259,7 @@ def quality(
     reference: str | os.PathLike[str] = "original",
     metrics: Sequence[str] = METRICS,
     sample: Any = None,
-    progress: bool = True,
+    progress: Progress = True,
     *,
     thresholds: QualityThresholds | None = None,
     client: Client | None = None,
@@ -253,7 +276,8 @@ def quality(
         metrics: some of ``("vmaf", "psnr", "ssim")`` (VMAF is always computed).
         sample: which parts to score (:func:`hs_notebook.quality.plan_windows`): by default
             short videos whole and long ones in three 2 s windows; the result says which.
-        progress: show a ``tqdm.auto`` bar (fetching each input, scoring, loudness).
+        progress: show a ``tqdm.auto`` bar (fetching each input, scoring, loudness), or
+            ``fn(done, total, what)`` called at every step.
         thresholds: the quality rules' thresholds (default :class:`QualityThresholds`).
         client: the :class:`~hs_notebook.http.Client` to fetch with (default: a new one).
 
@@ -276,6 +300,10 @@ def quality(
             "the ladder was built from text and has no origin to fetch media from; use "
             "fetch_ladder() or fetch_ladder_url()"
         )
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise InvalidArgument(
+            f"progress must be True, False or fn(done, total, what), got {progress!r}"
+        )
     if not isinstance(reference, str | os.PathLike) or not str(reference):
         raise InvalidArgument(
             f"reference must be 'original', a preset id, a URL or a path, got {reference!r}"
@@ -288,14 +316,13 @@ def quality(
     names = [_name(r) for r in rows]
     own = client is None
     http = Client() if client is None else client
-    bar = _progress(len(rows) + 3, bool(progress))
+    bar = _Steps(len(rows) + 3, progress)
     try:
         fetcher = _Fetcher(ladder, http)
         media: dict[str, bytes] = {}
         errors: dict[str, str] = {}
-        for name, row in zip(names, rows, strict=True):
-            if bar is not None:
-                bar.set_postfix_str(f"fetching {name}")
+        for k, (name, row) in enumerate(zip(names, rows, strict=True)):
+            bar.step(f"fetching {name}", advance=0 if k == 0 else 1)
             try:
                 data = fetcher.rendition(row)
                 media_facts(data, name=f"rendition {name!r}")
@@ -304,25 +331,18 @@ def quality(
                 raise
             except HeapStreamError as exc:
                 errors[name] = _why(exc)
-            if bar is not None:
-                bar.update(1)
+        bar.step("fetching the reference")
         ref_data, ref_label, note, ref_rung = _reference(reference, fetcher, names, media, errors)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str("scoring")
+        bar.step("scoring")
         scored = {n: d for n, d in media.items() if n != ref_rung}
         scores = None
         if scored:
             scores = score(ref_data, scored, metrics=metrics, sample=sample)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str("loudness")
+        bar.step("loudness")
         loud = loudness(media) if media else None
-        if bar is not None:
-            bar.update(1)
+        bar.step("done")
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         if own:
             http.close()
     table = _table(rows, names, media, errors, scores, loud, ref_rung)

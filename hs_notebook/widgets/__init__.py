@@ -10,6 +10,7 @@ Panels (each usable on its own; the others follow a :class:`TokenPanel`):
 - :class:`EmbedPanel`: the player iframe for the current token.
 - :class:`LadderPanel`: renditions, text tracks, audio, I-frames, segments, plots.
 - :class:`StoryboardPanel`: storyboard tiles cut from the sprites, and text-track cues.
+- :class:`QualityPanel`: VMAF/PSNR/SSIM of every rendition, rate-quality plot, frames.
 - :class:`Inspector`: all of them in tabs (what ``notebooks/app.ipynb`` shows in Voilà).
 
 The panels only call the public API (:mod:`hs_notebook.tokens`, :mod:`hs_notebook.urls`,
@@ -25,6 +26,7 @@ from hs_notebook.widgets.embed_panel import EmbedPanel
 from hs_notebook.widgets.inspector import Inspector, start_sandbox
 from hs_notebook.widgets.ladder_panel import LadderPanel
 from hs_notebook.widgets.proxy import browser_url
+from hs_notebook.widgets.quality_panel import QualityPanel
 from hs_notebook.widgets.storyboard_panel import StoryboardPanel, Tile, cut_tiles
 from hs_notebook.widgets.token_panel import TokenPanel
 
@@ -32,6 +34,7 @@ __all__ = [
     "EmbedPanel",
     "Inspector",
     "LadderPanel",
+    "QualityPanel",
     "StoryboardPanel",
     "Tile",
     "TokenPanel",

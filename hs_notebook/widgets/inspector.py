@@ -31,6 +31,7 @@ from hs_notebook.widgets._common import info_html, warning_html
 from hs_notebook.widgets.embed_panel import EmbedPanel
 from hs_notebook.widgets.ladder_panel import LadderPanel
 from hs_notebook.widgets.proxy import browser_url
+from hs_notebook.widgets.quality_panel import QualityPanel
 from hs_notebook.widgets.storyboard_panel import StoryboardPanel
 from hs_notebook.widgets.token_panel import TokenPanel
 
@@ -70,6 +71,7 @@ class Inspector(W.VBox):
         sandbox_profile: profile of the sandbox started when there are no credentials.
 
     Attributes: ``token_panel``, ``embed_panel``, ``ladder_panel``, ``storyboard_panel``,
+    ``quality_panel``,
     ``tabs``, and ``sandbox`` (the running :class:`~hs_notebook.sandbox.Sandbox`, or ``None``
     when working against a real origin).  :meth:`close` also stops the sandbox.
     """
@@ -119,9 +121,16 @@ class Inspector(W.VBox):
         self.embed_panel = EmbedPanel(self.token_panel)
         self.ladder_panel = LadderPanel(self.token_panel)
         self.storyboard_panel = StoryboardPanel(self.token_panel)
+        self.quality_panel = QualityPanel(self.token_panel)
         self.tabs = W.Tab(
-            children=[self.token_panel, self.embed_panel, self.ladder_panel, self.storyboard_panel],
-            titles=("Token", "Embed", "Ladder", "Storyboard & text"),
+            children=[
+                self.token_panel,
+                self.embed_panel,
+                self.ladder_panel,
+                self.storyboard_panel,
+                self.quality_panel,
+            ],
+            titles=("Token", "Embed", "Ladder", "Storyboard & text", "Quality"),
         )
         self.children = [
             W.HTML("<h2 style='margin:4px 0'>HeapStream Inspector</h2>"),
@@ -133,7 +142,13 @@ class Inspector(W.VBox):
         """Close every panel and stop the sandbox (when one was started)."""
         # getattr: ipywidgets closes a widget when it is collected, also one whose
         # __init__ failed half-way (e.g. MissingExtra before the panels were made)
-        for name in ("storyboard_panel", "ladder_panel", "embed_panel", "token_panel"):
+        for name in (
+            "quality_panel",
+            "storyboard_panel",
+            "ladder_panel",
+            "embed_panel",
+            "token_panel",
+        ):
             panel = getattr(self, name, None)
             if panel is not None:
                 panel.close()
