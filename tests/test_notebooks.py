@@ -30,6 +30,7 @@ EXPECTED = {
     "01_mint_and_embed.ipynb",
     "02_inspect_ladder.ipynb",
     "03_storyboards_and_text_tracks.ipynb",
+    "06_quality.ipynb",
     "app.ipynb",
 }
 
@@ -199,6 +200,19 @@ def test_notebook_outputs_hold_real_results(
     assert f"{len(board.cues)} tiles of {board.tile_width}x{board.tile_height}" in nb03
     assert "data:image/jpeg;base64," in nb03
     assert "Welcome to the HeapStream sandbox." in nb03
+
+
+@pytest.mark.slow
+def test_quality_notebook_reads_the_curve_and_finds_the_wasted_rung(
+    executed: dict[str, nbformat.NotebookNode],
+) -> None:
+    text = _text(executed["06_quality.ipynb"])
+    assert "4 of 4 renditions scored against original" in text
+    assert text.count('"image/png"') >= 4  # two curves, VMAF over time, the frame comparison
+    # the wasted rung is found by the quality rules, on the rung itself
+    for rule in ("quality_rises", "quality_redundant", "quality_hull"):
+        assert re.search(rf"{rule}\s+\w+\s+v-defect-wasted-rung-", text), rule
+    assert "scored against top rung v-noorig-" in text
 
 
 @pytest.mark.slow
