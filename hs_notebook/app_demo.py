@@ -45,6 +45,16 @@ __all__ = [
 DEFAULT_PORT = 8866
 #: The notebook Voilà serves, in a source checkout.
 APP_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "app.ipynb"
+#: A Jupyter data directory holding the Inspector's Voilà template ``hs_inspector`` (lab's,
+#: without the Font Awesome stylesheets lab links from a CDN: the page works offline).
+VOILA_DATA_DIR = Path(__file__).resolve().parent / "widgets" / "jupyter"
+#: Voilà options of the Inspector: that template, and no jupyter-server-proxy lab extension
+#: (it only adds JupyterLab launcher items, and fails to load inside Voilà; the proxy itself
+#: is a server extension and keeps working).
+VOILA_ARGS: tuple[str, ...] = (
+    "--template=hs_inspector",
+    '--VoilaConfiguration.extension_denylist=["@jupyterhub/jupyter-server-proxy"]',
+)
 
 _APP_SOURCE = "from hs_notebook.widgets import Inspector\n\nInspector()"
 
@@ -95,12 +105,16 @@ def start_voila(
         "--no-browser",
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
+        *VOILA_ARGS,
         *extra_args,
     ]
+    environ = dict(os.environ if env is None else env)
+    paths = [str(VOILA_DATA_DIR), *filter(None, environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    environ["JUPYTER_PATH"] = os.pathsep.join(paths)
     return subprocess.Popen(
         cmd,
         cwd=str(notebook.parent),
-        env=dict(os.environ if env is None else env),
+        env=environ,
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl-C reaches only us; we stop Voilà ourselves
         stdout=log,

@@ -133,7 +133,10 @@ class StoryboardPanel(W.VBox):
             readout_format=".1f",
             layout=W.Layout(width="30em"),
         )
-        self.tile_image = W.Image(format="jpeg", layout=W.Layout(border="1px solid #888"))
+        # hidden until it holds a tile: an empty <img> draws a broken-image box
+        self.tile_image = W.Image(
+            format="jpeg", layout=W.Layout(border="1px solid #888", display="none")
+        )
         self.tile_label = W.Label(value="")
         self.tiles_html = table_box()
         self.track_dropdown = W.Dropdown(
@@ -228,9 +231,11 @@ class StoryboardPanel(W.VBox):
         tile = self.tile_at(seconds)
         if tile is None:
             self.tile_label.value = ""
+            self.tile_image.layout.display = "none"
             return
         self.tile_image.value = tile.jpeg
         self.tile_image.width = str(tile.width * 2)
+        self.tile_image.layout.display = ""
         self.tile_label.value = (
             f"{formatting.clock(tile.start)}–{formatting.clock(tile.end)} "
             f"({tile.width}x{tile.height})"
