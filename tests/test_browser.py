@@ -7,7 +7,8 @@ Chromium must be at /usr/bin/chromium; when it is not, tools/ensure_chromium.sh 
 
 Screenshots are written to artifacts/screenshots/: inspector.png (the Embed tab, video
 loaded), ladder.png (the Ladder tab after fetching, wide enough for the whole renditions
-table) and storyboard.png (the Storyboard tab: contact sheet and cues).  With
+table), storyboard.png (the Storyboard tab: contact sheet and cues) and quality.png (the
+Quality tab after scoring: rate-quality plot, table, VMAF over time, frame comparison).  With
 HS_NOTEBOOK_UPDATE_SCREENSHOTS=1 they go to docs/images/, the README's pictures, which are
 taken with the demo profile::
 
@@ -61,7 +62,7 @@ IMAGES = (
 )
 #: The sandbox media profile the app runs on ("tiny" by default: quick to generate).
 PROFILE = os.environ.get("HS_NOTEBOOK_SANDBOX_PROFILE", "").strip() or "tiny"
-SCREENSHOTS = ("inspector.png", "ladder.png", "storyboard.png")
+SCREENSHOTS = ("inspector.png", "ladder.png", "storyboard.png", "quality.png")
 VIDEO_READY = """() => {
   const v = document.querySelector('video');
   return v !== null && v.readyState >= 2;
@@ -212,6 +213,21 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str, app_media
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page_errors: list[str] = []
             page.on("pageerror", lambda e: page_errors.append(str(e)))
+            # the page works offline: no console errors, no request leaving this machine
+            console_errors: list[str] = []
+            page.on(
+                "console",
+                lambda m: console_errors.append(m.text) if m.type == "error" else None,
+            )
+            outside: list[str] = []
+            page.on(
+                "request",
+                lambda r: (
+                    None
+                    if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+                    else outside.append(r.url)
+                ),
+            )
             page.goto(voila_url, wait_until="domcontentloaded", timeout=90_000)
 
             # the app comes up on the sandbox, says so, and offers Mint
@@ -291,8 +307,12 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str, app_media
             page.screenshot(path=str(IMAGES / "ladder.png"))
             page.set_viewport_size({"width": 1280, "height": 1000})
 
-            # the Storyboard tab: tiles cut in the kernel, shown as data: URIs
+            # the Storyboard tab: tiles cut in the kernel, shown as data: URIs; before they
+            # are loaded no image is drawn (an empty one would be a broken-image box)
             page.get_by_role("tab", name="Storyboard & text").click()
+            page.get_by_role("button", name="Load storyboard").wait_for(state="visible")
+            visible_images = page.locator(".jupyter-widget-TabPanel-tabContents img:visible")
+            expect(visible_images).to_have_count(0)
             page.get_by_role("button", name="Load storyboard").click()
             tiles = page.locator(".hs-contact-sheet img")
             expect(tiles).to_have_count(len(app_media.storyboard.cues), timeout=30_000)
@@ -303,7 +323,34 @@ def test_inspector_in_voila_in_chromium(chromium: str, voila_url: str, app_media
             page.set_viewport_size({"width": 1280, "height": max(1000, tall)})
             page.wait_for_timeout(300)
             page.screenshot(path=str(IMAGES / "storyboard.png"))
+            page.set_viewport_size({"width": 1280, "height": 1000})
+
+            # the Quality tab: score (progress while it runs), then every view
+            page.get_by_role("tab", name="Quality").click()
+            page.get_by_label("sample").select_option("3 windows of 2 s")
+            page.get_by_role("button", name="Score").click()
+            bar = page.locator(".jupyter-widget-TabPanel-tabContents .widget-hprogress").last
+            expect(bar).to_be_visible(timeout=30_000)  # progress while scoring
+            expect(page.get_by_text(re.compile(r"(fetching|scoring|loudness).*…"))).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^scored in "))).to_be_visible(timeout=300_000)
+            heading = page.get_by_text("Perceptual quality (VMAF, PSNR, SSIM)")
+            quality_tab = page.locator(".widget-vbox", has=heading).last
+            for rendition in app_media.renditions:
+                expect(quality_tab.locator("table.hs-table").first).to_contain_text(
+                    f"v-demo-{rendition.name}"
+                )
+            expect(quality_tab).to_contain_text("quality_reference")
+            # rate-quality, VMAF over time, the frame comparison
+            expect(quality_tab.locator(".widget-output img")).to_have_count(3, timeout=60_000)
+            assert token not in quality_tab.inner_html()
+            page.wait_for_timeout(300)
+            tall = page.evaluate(_APP_BOTTOM)
+            page.set_viewport_size({"width": 1280, "height": max(1000, tall)})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(IMAGES / "quality.png"))
             assert page_errors == []
+            assert console_errors == [], console_errors
+            assert outside == [], outside
         finally:
             browser.close()
     for name in SCREENSHOTS:
