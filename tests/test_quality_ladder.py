@@ -172,6 +172,20 @@ def test_tiny_ladder_scores_in_ladder_order(tiny_quality: hs.LadderQuality) -> N
 
 
 @pytest.mark.slow
+def test_demo_ladder_scores_in_ladder_order(hs_cache_dir: Path) -> None:
+    """The demo profile (24 s, 360p-1080p): three 2 s windows, every rung strictly above the
+    one below, and a spread of at least 15 VMAF points from the lowest to the top rung."""
+    with Sandbox("demo", cache_dir=hs_cache_dir) as sb:
+        result = hs.quality(_ladder(sb, sb.video_id), progress=False, sample=(3, 2.0))
+    table = result.renditions
+    assert len(table) == 4 and table["declared_bitrate"].is_monotonic_increasing
+    vmaf = table["vmaf_mean"].tolist()
+    assert all(b > a for a, b in itertools.pairwise(vmaf)), vmaf
+    assert vmaf[-1] - vmaf[0] >= 15, vmaf
+    assert "3 window(s)" in result.sampling
+
+
+@pytest.mark.slow
 def test_frame_comparison_of_the_scored_ladder(tiny_quality: hs.LadderQuality) -> None:
     images = tiny_quality.frames_at(2.0)
     assert set(images) == {"reference", *tiny_quality.renditions["rendition"].tolist()}
