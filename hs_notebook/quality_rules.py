@@ -97,7 +97,9 @@ def _f(value: object) -> float:
 
 def _scored(q: ScoredLadder) -> list[dict[str, object]]:
     """The rows with a VMAF mean (in ladder order), the reference rung left out."""
-    rows = q.renditions.to_dict("records")
+    rows: list[dict[str, object]] = [
+        {str(k): v for k, v in r.items()} for r in q.renditions.to_dict("records")
+    ]
     return [r for r in rows if not math.isnan(_f(r["vmaf_mean"])) and not bool(r["is_reference"])]
 
 

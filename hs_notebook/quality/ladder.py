@@ -309,8 +309,11 @@ def quality(
             f"reference must be 'original', a preset id, a URL or a path, got {reference!r}"
         )
     thresholds = thresholds if thresholds is not None else QualityThresholds()
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in ladder.renditions.to_dict("records")
+    ]
     rows = sorted(
-        ladder.renditions.to_dict("records"),
+        records,
         key=lambda r: (_declared(r) or 0, int(r.get("height") or 0)),
     )
     names = [_name(r) for r in rows]
