@@ -18,6 +18,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from hs_notebook.media_rules import FINDING_COLUMNS  # the QA report's columns
 from hs_notebook.quality.hull import hull_gap
 
 __all__ = [
@@ -29,15 +30,6 @@ __all__ = [
     "quality_findings",
 ]
 
-#: Columns of a findings table: the same as :attr:`hs_notebook.qa.QAReport.table`.
-FINDING_COLUMNS: tuple[str, ...] = (
-    "rule",
-    "severity",
-    "subject",
-    "message",
-    "measured",
-    "expected",
-)
 
 _SOURCE = "hs_notebook: perceptual quality"
 

@@ -209,3 +209,18 @@ class Ticker:
         while not stop.wait(self._interval):
             if not self._tick():
                 return
+
+
+def png_output(fig: Any, alt: str) -> dict[str, Any]:
+    """A matplotlib figure as one ``display_data`` output (PNG) for an ``Output`` widget's
+    ``outputs``."""
+    import base64
+
+    from hs_notebook.plots import figure_png
+
+    png = figure_png(fig)
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt},
+        "metadata": {},
+    }

@@ -9,7 +9,6 @@ every token redacted; plots are drawn with matplotlib's Agg canvas and shown as 
 
 from __future__ import annotations
 
-import base64
 import html
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,33 +20,23 @@ from hs_notebook import formatting
 from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import HeapStreamError, TokenRejected
 from hs_notebook.ladder import RENDITION_DISPLAY_COLUMNS
-from hs_notebook.plots import figure_png, ladder_figure, segments_figure
+from hs_notebook.plots import ladder_figure, segments_figure
 from hs_notebook.widgets._common import (
     error_html,
     info_html,
+    png_output,
     table_box,
     table_html,
 )
 from hs_notebook.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from hs_notebook.ladder import Ladder
 
 __all__ = ["LadderPanel"]
 
 _RENDITION_COLUMNS = RENDITION_DISPLAY_COLUMNS
 _SEGMENT_COLUMNS = ("index", "media_sequence", "duration", "size", "uri")
-
-
-def _png_output(fig: Figure, alt: str) -> dict[str, Any]:
-    png = figure_png(fig)
-    return {
-        "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt},
-        "metadata": {},
-    }
 
 
 class LadderPanel(W.VBox):
@@ -159,7 +148,7 @@ class LadderPanel(W.VBox):
         self.segments = segments
         self.segments_html.value = note + table_html(segments, columns=_SEGMENT_COLUMNS)
         self.segments_plot.outputs = (
-            _png_output(segments_figure(segments, preset_id), f"segments of {preset_id}"),
+            png_output(segments_figure(segments, preset_id), f"segments of {preset_id}"),
         )
         return segments
 
@@ -203,7 +192,7 @@ class LadderPanel(W.VBox):
             ladder.iframes, ("preset_id", "bandwidth", "width", "height", "codecs", "uri")
         )
         self.ladder_plot.outputs = (
-            _png_output(ladder_figure(ladder.renditions), "bitrate vs resolution"),
+            png_output(ladder_figure(ladder.renditions), "bitrate vs resolution"),
         )
         options: list[tuple[str, str]] = []
         for row in ladder.renditions.to_dict("records"):

@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from hs_notebook.errors import HeapStreamError
-from hs_notebook.plots import figure_png
 from hs_notebook.quality.ladder import quality
-from hs_notebook.widgets._common import error_html, info_html, table_box, table_html
+from hs_notebook.widgets._common import (
+    error_html,
+    info_html,
+    png_output,
+    table_box,
+    table_html,
+)
 from hs_notebook.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from hs_notebook.quality.ladder import LadderQuality
 
 __all__ = ["QualityPanel"]
@@ -51,16 +54,6 @@ SAMPLES: dict[str, Any] = {
     "3 windows of 2 s": (3, 2.0),
     "1 window of 2 s": (1, 2.0),
 }
-
-
-def _png(fig: Figure, alt: str) -> dict[str, Any]:
-    import base64
-
-    return {
-        "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(figure_png(fig)).decode("ascii"), "text/plain": alt},
-        "metadata": {},
-    }
 
 
 class QualityPanel(W.VBox):
@@ -174,7 +167,7 @@ class QualityPanel(W.VBox):
             self.frame_plot.outputs = ()
             self.error_area.value = error_html(str(exc), "Could not compare frames")
             return
-        self.frame_plot.outputs = (_png(fig, f"frames at {at:g} s"),)
+        self.frame_plot.outputs = (png_output(fig, f"frames at {at:g} s"),)
 
     def __repr__(self) -> str:
         what = self.result.line() if self.result is not None else "not scored"
@@ -197,10 +190,10 @@ class QualityPanel(W.VBox):
         )
         scored = result.renditions["vmaf_mean"].notna().any()
         self.rate_plot.outputs = (
-            (_png(result.rate_quality_figure(), "rate-quality"),) if scored else ()
+            (png_output(result.rate_quality_figure(), "rate-quality"),) if scored else ()
         )
         self.time_plot.outputs = (
-            (_png(result.vmaf_over_time_figure(), "VMAF over time"),) if scored else ()
+            (png_output(result.vmaf_over_time_figure(), "VMAF over time"),) if scored else ()
         )
         if result.scores is not None and scored:
             duration = result.scores.reference.duration
