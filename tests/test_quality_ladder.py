@@ -3,7 +3,7 @@ media scored with the bundled ffmpeg's libvmaf, the wasted-rung defect, a projec
 originals, a rendition that cannot be fetched, the CLI and the Dask audit.
 
 (One rendition's VMAF against a plain ffmpeg libvmaf run of the same inputs, within 0.5, is
-tested in tests/test_quality.py::test_vmaf_matches_a_plain_libvmaf_run.)"""
+tested in tests/test_quality.py::test_matches_a_plain_ffmpeg_libvmaf_run.)"""
 
 from __future__ import annotations
 
