@@ -249,7 +249,7 @@ QUALITY_RULES: tuple[QualityRule, ...] = (
     QualityRule(
         "quality_hull",
         "warning",
-        "per-title encoding: the rate-quality convex hull",
+        "hs_notebook: perceptual quality (the per-title rate-quality convex hull)",
         "no rung lies more than hull_tolerance VMAF below the upper convex hull of (bitrate, VMAF)",
         quality_hull,
     ),
@@ -270,7 +270,7 @@ QUALITY_RULES: tuple[QualityRule, ...] = (
     QualityRule(
         "quality_loudness",
         "warning",
-        "EBU R128",
+        "hs_notebook: perceptual quality (EBU R128 loudness)",
         "integrated loudness differs across renditions by at most loudness_spread (1 LU)",
         quality_loudness,
     ),
