@@ -134,6 +134,11 @@ KNOWN_CRASHES: list[Known] = [
           "the whole line, token included, is a tag name in MasterPlaylistInfo.tags",
           lambda: hls.master_playlist_info(
               f'#EXTM3U\n#EXT-X-MEDIA,URI="a?token={TOKEN}"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\n')),
+    Known(("hls",), getattr(hls, "MediaPlaylistInfo", type(None)), r"tags=frozenset",
+          "media_playlist_info('#EXTM3U\\n#EXT-X-TARGETDURATION:6\\n#EXTINF:6,\\na.ts\\n#EXTxT') "
+          "(a line '#EXT' followed by token text): MediaPlaylistInfo.tags holds it",
+          lambda: hls.media_playlist_info(
+              f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n#EXT{TOKEN}\n")),
     Known(("urls", "diagnose"), ValueError,
           r"Invalid IPv6 URL|does not appear to be an IPv4 or IPv6",
           "parse_signed_url('//['), parse_signed_url/redact_token('http://[::0.0]/...'), "
