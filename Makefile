@@ -49,6 +49,11 @@ test: setup lint browser-deps
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not browser"
 
+# the Hypothesis fuzz suite with its long profile (make test runs the bounded one)
+.PHONY: fuzz
+fuzz: setup
+	HS_NOTEBOOK_FUZZ=long $(PY) -m pytest -p no:cacheprovider tests/test_fuzz.py
+
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 

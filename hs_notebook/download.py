@@ -23,7 +23,12 @@ same time raises :class:`~hs_notebook.errors.DownloadError` at once and touches 
 some network file systems) downloads run unlocked, as before.
 
 A download is exempt from the client's overall ``deadline`` (it can rightly take long);
-every read still has the client's read timeout, and an interrupted one resumes.
+every read still has the client's read timeout, and ``idle_timeout`` (default
+:data:`DEFAULT_IDLE_TIMEOUT`, 30 s) bounds the wait for each ``chunk_size`` piece of the
+body, so an origin that stalls or trickles (a byte every few seconds never trips a read
+timeout) cannot hold a download forever.  A stalled or interrupted body resumes from the
+``.part``, at most ``client.retries`` times, then raises
+:class:`~hs_notebook.errors.DownloadError`.
 """
 
 from __future__ import annotations
@@ -45,14 +50,18 @@ from hs_notebook.errors import DownloadError, FetchError, InvalidArgument
 from hs_notebook.http import Client, SyncStream, default_client, request_url, without_token
 from hs_notebook.redaction import redact
 from hs_notebook.urls import parse_signed_url
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import positive_int, positive_seconds
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: downloads are not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["download", "filename_for"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "download", "filename_for"]
+
+#: Default upper bound (seconds) on the wait for each ``chunk_size`` piece of a download's
+#: body: with the default 64 KiB chunks, a body slower than about 2 KiB/s is given up.
+DEFAULT_IDLE_TIMEOUT = 30.0
 
 _EXTENSIONS = {
     "video/mp4": ".mp4",
@@ -253,8 +262,8 @@ def _destination(dest: Any) -> Path:
         )
     if not path.strip() or "\x00" in path:
         raise InvalidArgument(
-            f"dest must be a file path or an existing directory, got {dest!r}; pass '.' for "
-            "the current directory"
+            f"dest must be a file path or an existing directory, got {redact(repr(dest))}; pass "
+            "'.' for the current directory"
         )
     return Path(path).expanduser()
 
@@ -267,6 +276,7 @@ def download(
     progress: bool = True,
     client: Client | None = None,
     chunk_size: int = 1 << 16,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
 ) -> Path:
     """Download ``url`` (a signed ``/stcr4/`` MP4 or ``/dlo/`` original) to ``dest``.
 
@@ -278,6 +288,11 @@ def download(
         progress: show a tqdm progress bar (a widget in notebooks).
         client: the :class:`~hs_notebook.http.Client` to use (default: the shared one).
         chunk_size: bytes per read.
+        idle_timeout: the most seconds to wait for each ``chunk_size`` piece of the body
+            (``None``: no limit).  A body that stalls, or trickles in slower than
+            ``chunk_size`` bytes per ``idle_timeout``, counts as cut off: the download
+            resumes from the ``.part`` up to ``client.retries`` times, then raises
+            :class:`DownloadError`.
 
     Returns the final path.  Raises :class:`~hs_notebook.errors.TokenRejected` when the
     origin refuses (``reason="originals_not_kept"`` when the project does not keep
@@ -287,6 +302,7 @@ def download(
     request_url(url)
     target = _destination(dest)
     positive_int("chunk_size", chunk_size)
+    positive_seconds("idle_timeout", idle_timeout, optional=True, hint="or None for no limit")
     if client is not None and not isinstance(client, Client):
         raise InvalidArgument(f"client must be a hs_notebook Client, got {type(client).__name__}")
     used = client or default_client()
@@ -405,7 +421,7 @@ def download(
                         bar.update(offset)
                     try:
                         with open(part, mode) as fh:
-                            for chunk in stream.iter_bytes(chunk_size):
+                            for chunk in stream.iter_bytes(chunk_size, idle_timeout=idle_timeout):
                                 fh.write(chunk)
                                 bar.update(len(chunk))
                     except FetchError as exc:

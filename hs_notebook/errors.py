@@ -18,6 +18,7 @@ __all__ = [
     "InvalidId",
     "InvalidSigningKey",
     "InvalidToken",
+    "MediaError",
     "MissingExtra",
     "NotFound",
     "PlaylistError",
@@ -165,3 +166,8 @@ class MissingExtra(HeapStreamError, ImportError):
             f'pip install "hs_notebook[{extra}]"',
             name=module,
         )
+
+
+class MediaError(HeapStreamError, ValueError):
+    """A media segment could not be read: empty, truncated, not a container we can demux,
+    an fMP4 segment without its init segment, or the [media] extra (PyAV) is missing."""

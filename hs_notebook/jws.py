@@ -25,7 +25,7 @@ MAX_JSON_DEPTH = 32
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _PART_NAMES = ("header", "claims", "signature")
 _CRIT_MESSAGE = (
-    "the JWT header has a crit parameter listing extensions this library does not "
+    "the JWT header uses an extension (crit, or b64 of RFC 7797) this library does not "
     "understand (RFC 7515 §4.1.11: such a token must be refused); HeapStream tokens use "
     "none: mint without crit"
 )
@@ -50,6 +50,8 @@ def _pyjwt_decode_error(exc: jwt.DecodeError) -> InvalidToken:
     """Our message for what PyJWT could not decode (PyJWT names the payload ``payload`` and
     the signature ``crypto``); never quotes the token."""
     text = str(exc)
+    if "b64" in text:  # an unencoded payload (RFC 7797), with or without crit
+        return UnknownCriticalHeader(_CRIT_MESSAGE)
     if isinstance(exc.__cause__, RecursionError):
         return InvalidToken(f"not a JWT: its JSON nests deeper than {MAX_JSON_DEPTH} levels")
     for theirs, ours in (("header", "header"), ("payload", "claims")):
@@ -90,7 +92,7 @@ def decode_compact(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
     except jwt.DecodeError as exc:
         raise _pyjwt_decode_error(exc) from None
     except jwt.InvalidTokenError as exc:  # PyJWT's header checks: kid, crit, b64
-        if "crit" in str(exc).lower():
+        if "crit" in str(exc).lower() or "b64" in str(exc):
             raise UnknownCriticalHeader(_CRIT_MESSAGE) from None
         raise InvalidToken("not a valid JWT header: its kid must be a string") from None
     except RecursionError:  # older PyJWT releases let json's RecursionError through

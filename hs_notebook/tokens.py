@@ -48,7 +48,7 @@ from .keys import (
     load_public_pem,
     pem_from_base64,
 )
-from .validate import is_finite_number
+from .validate import clamped_float, is_finite_number, non_negative_seconds, unix_seconds
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -575,7 +575,7 @@ def _check_times(claims: Mapping[str, Any], t: float, leeway: float) -> None:
     exp = claims.get("exp")
     if not is_finite_number(exp):
         raise TokenRejected("expired", "the token has no numeric exp claim; exp is required")
-    if exp + leeway < t:
+    if clamped_float(exp) + leeway < t:
         raise TokenRejected("expired", f"expired at {_fmt_utc(exp)}; it is now {_fmt_utc(t)}")
     if exp > MAX_EXP:
         raise TokenRejected(
@@ -587,7 +587,7 @@ def _check_times(claims: Mapping[str, Any], t: float, leeway: float) -> None:
     if nbf is not None:
         if not is_finite_number(nbf):
             raise TokenRejected("not_yet_valid", "the nbf claim is not a number")
-        if nbf - leeway > t:
+        if clamped_float(nbf) - leeway > t:
             raise TokenRejected(
                 "not_yet_valid", f"not valid before {_fmt_utc(nbf)}; it is now {_fmt_utc(t)}"
             )
@@ -604,13 +604,17 @@ def verify_token(
 ) -> dict[str, Any]:
     """Check a token as HeapStream does and return its claims.
 
-    Checks, in order: it is a compact JWT with no ``crit`` header (RFC 7515 §4.1.11: we
-    understand no extension); ``alg`` is RS256; then PyJWT (``algorithms=["RS256"]``)
-    checks the signature against ``public_key``, that ``exp`` (and ``sub`` when
-    ``video_id`` is given) are present, ``nbf``/``exp`` with ``leeway`` against the clock,
-    ``aud``, and ``sub == video_id``; last our own time rules: ``exp`` a finite number,
-    not past and not beyond the year 9999, ``nbf`` (when present) not in the future,
-    judged at ``now`` (default: the clock) with ``leeway`` seconds either way.
+    Checks, in order: it is a compact JWT whose JSON nests at most
+    :data:`MAX_JSON_DEPTH` deep, with no ``crit`` header (RFC 7515 §4.1.11: we understand
+    no extension; reason ``crit_not_understood``); ``alg`` is RS256; then PyJWT
+    (``algorithms=["RS256"]``) checks the signature against ``public_key``, that ``exp``
+    (and ``sub`` when ``video_id`` is given) are present, ``nbf``/``exp`` with ``leeway``
+    against the clock (when ``now`` is not given: PyJWT reads the wall clock), ``aud``,
+    and ``sub == video_id``; last our own time rules: ``exp`` a finite number, not past
+    and not beyond the year 9999, ``nbf`` (when present) a finite number not in the
+    future, judged at ``now`` (default: the clock) with ``leeway`` seconds either way.
+    Duplicate JSON member names: the last one counts (RFC 7515 §4, RFC 7519 §4), as in
+    :func:`decode_token` and :func:`hs_notebook.diagnose`.
 
     ``aud`` may be a string or, as RFC 7519 §4.1.3 allows, an array: a string must equal
     ``audience`` (``"v"``); an array is accepted when it holds only strings and one of them
@@ -620,9 +624,13 @@ def verify_token(
 
     Raises :class:`TokenRejected` with ``reason`` set to one of
     :data:`hs_notebook.errors.TOKEN_REJECTION_REASONS`; its message never quotes the token.
-    It does not look up ``kid``: the caller picks the public key.
+    :class:`InvalidArgument` for a ``leeway`` that is not finite seconds >= 0 or a ``now``
+    that is not a datetime or finite UNIX seconds, :class:`InvalidSigningKey` for an
+    unusable ``public_key``.  It does not look up ``kid``: the caller picks the public key.
     """
     key = load_public_key(public_key)
+    leeway = non_negative_seconds("leeway", leeway)
+    t = _now() if now is None else unix_seconds("now", now)
     if not isinstance(token, str):
         raise TokenRejected("malformed_token", "the token is not a string")
     try:
@@ -635,7 +643,6 @@ def verify_token(
         raise TokenRejected(
             "alg_not_allowed", f"header alg is {quote_claim(alg)}; only RS256 is accepted"
         )
-    t = now.timestamp() if isinstance(now, datetime) else (_now() if now is None else now)
     clock = now is None  # PyJWT reads the wall clock; with an explicit now, we judge times
     options: Options = {
         "require": ["exp"] if video_id is None else ["exp", "sub"],
@@ -682,6 +689,28 @@ def verify_token(
         ) from None
     _check_times(claims, t, leeway)
     return claims
+
+
+def signature_matches(token: str | Token, public_key: Any) -> bool:
+    """Whether ``token`` is RS256-signed by ``public_key``'s private half, checked by PyJWT;
+    no claim is judged (:func:`verify_token` does that).  A token whose ``alg`` is not
+    RS256 does not match.  Raises :class:`InvalidToken` when it is not a compact JWT."""
+    key = load_public_key(public_key)
+    tok = Token(token)
+    options: Options = {
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_aud": False,
+        "verify_iat": False,
+        "verify_iss": False,
+        "verify_sub": False,
+        "verify_jti": False,
+    }
+    try:
+        jwt.decode(str(tok), key, algorithms=[ALGORITHM], options=options)
+    except jwt.InvalidTokenError:  # a bad signature, or an alg other than RS256
+        return False
+    return True
 
 
 def _claim_rejection(

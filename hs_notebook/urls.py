@@ -14,12 +14,13 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
 from .errors import InvalidArgument, InvalidId
-from .redaction import redact_token
+from .redaction import redact, redact_token
+from .validate import unicode_text
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -90,7 +91,9 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
     and storyboard ids) must be non-negative integers (ints or digit strings).
     """
     if isinstance(value, bool) or value is None:
-        raise InvalidId(f"{name} must be {'an integer' if integer else 'a string'}, got {value!r}")
+        raise InvalidId(
+            f"{name} must be {'an integer' if integer else 'a string'}, got {redact(repr(value))}"
+        )
     if integer:
         if isinstance(value, int):
             if value < 0:
@@ -99,7 +102,7 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
             return str(int(value.strip()))
         raise InvalidId(
-            f"{name} must be an integer (HeapStream writes <int:{name}>), got {value!r}"
+            f"{name} must be an integer (HeapStream writes <int:{name}>), got {redact(repr(value))}"
         )
     if isinstance(value, int):
         value = str(value)
@@ -107,10 +110,11 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         raise InvalidId(f"{name} must be a string, got {type(value).__name__}")
     if not value:
         raise InvalidId(f"{name} is empty")
+    unicode_text(name, value, error=InvalidId)
     if value in (".", ".."):
         raise InvalidId(
-            f"{name} {value!r} is a path step, not an id: a URL with it would point at another "
-            "path (copy the id from the HeapStream dashboard or API)"
+            f"{name} {redact(repr(value))} is a path step, not an id: a URL with it would point "
+            "at another path (copy the id from the HeapStream dashboard or API)"
         )
     bad = _BAD_ID.search(value)
     if bad:
@@ -120,8 +124,9 @@ def validate_id(value: Any, name: str = "id", *, integer: bool = False) -> str:
         else:
             what = repr(char) if char.isprintable() else f"a control character ({char!r})"
         raise InvalidId(
-            f"{name} {value!r} contains {what}; ids may not contain '/', '?', '#', '%', "
-            "whitespace or control characters (copy the id from the HeapStream dashboard or API)"
+            f"{name} {redact(repr(value))} contains {what}; ids may not contain '/', '?', '#', "
+            "'%', whitespace or control characters (copy the id from the HeapStream dashboard "
+            "or API)"
         )
     return value
 
@@ -135,23 +140,42 @@ def _token_text(token: Any) -> str:
     text = str(token).strip()
     if not text:
         raise InvalidArgument("token is empty")
-    return text
+    return unicode_text("token", text)
 
 
 def _normalise_base(base_url: str) -> str:
     if not isinstance(base_url, str) or not base_url.strip():
         raise InvalidArgument("base_url must be a non-empty URL such as https://app.heapstream.com")
-    parts = urlsplit(base_url.strip())
+    parts = _split(base_url.strip(), "base_url")
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidArgument(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        raise InvalidArgument(
+            f"base_url must be an http(s) URL with a host, got {redact(repr(base_url))}"
+        )
     if parts.query or parts.fragment:
-        raise InvalidArgument(f"base_url must not carry a query or fragment: {base_url!r}")
+        raise InvalidArgument(
+            f"base_url must not carry a query or fragment: {redact(repr(base_url))}"
+        )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _split(url: str, name: str) -> SplitResult:
+    """``urlsplit(url)``, with text that is no URL (an unclosed IPv6 bracket, a lone
+    surrogate) raised as :class:`InvalidArgument` naming ``name`` (token redacted)."""
+    unicode_text(name, url)
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise InvalidArgument(f"{name} is not a valid URL: {redact(url)!r} ({exc})") from None
 
 
 def with_query(url: str, **params: Any) -> str:
     """Return ``url`` with query parameters set (``None`` removes one)."""
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise InvalidArgument(f"url must be a str, got {type(url).__name__}")
+    for key, value in params.items():
+        if value is not None:
+            unicode_text(f"the {key} parameter", str(value))
+    parts = _split(url, "url")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
     query += [(k, str(v)) for k, v in params.items() if v is not None]
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
@@ -243,7 +267,7 @@ class HeapStream:
         presets give a playlist and an MP4 row each; poster, text tracks and storyboard
         appear when their ids are given.
         """
-        rows: list[tuple[str, Any]] = [("embed", video_id), ("master", video_id)]
+        rows: list[tuple[str, int | str]] = [("embed", video_id), ("master", video_id)]
         if poster_id is not None:
             rows.append(("poster", poster_id))
         rows += [("text_track", t) for t in _as_list(text_track_ids, "text_track_ids")]
@@ -293,10 +317,21 @@ def parse_signed_url(url: str) -> SignedUrl | None:
     """Recognise a HeapStream URL of one of the eight kinds; ``None`` when it is not one.
 
     Child URLs below a kind (``/mpl/<p>/<preset>/seg-1.ts``) are recognised as that kind.
+    Text that cannot be parsed as a URL at all (``"//["``, a lone surrogate) and a URL
+    with two ``token`` parameters (ambiguous: origins differ in which one they read)
+    raise :class:`InvalidArgument` saying it is not a HeapStream URL, quoting no token.
     """
     if not isinstance(url, str):
         return None
-    parts = urlsplit(url)
+    try:
+        unicode_text("the URL", url)
+        parts = urlsplit(url)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"not a HeapStream URL: {exc}") from None
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"not a HeapStream URL: {redact(url)!r} cannot be parsed as a URL ({exc})"
+        ) from None
     segments = parts.path.split("/")
     for i, seg in enumerate(segments):
         spec = _BY_PREFIX.get(seg)
@@ -305,7 +340,13 @@ def parse_signed_url(url: str) -> SignedUrl | None:
         project, id_ = segments[i + 1], segments[i + 2]
         if not project.isdigit() or not id_:
             continue
-        token = dict(parse_qsl(parts.query)).get("token")
+        tokens = [v for k, v in parse_qsl(parts.query) if k == "token"]
+        if len(tokens) > 1:
+            raise InvalidArgument(
+                f"not a HeapStream URL: {redact(url)!r} has {len(tokens)} 'token' query "
+                "parameters; which one the origin reads is ambiguous: keep exactly one 'token'"
+            )
+        token = tokens[0] if tokens else None
         base = urlunsplit((parts.scheme, parts.netloc, "/".join(segments[:i]), "", ""))
         return SignedUrl(spec.kind, project, unquote(id_), token, base)
     return None
@@ -336,14 +377,14 @@ def embed_html(
     if not isinstance(url, str) or not url.strip():
         raise InvalidArgument("embed_html needs the embed URL (HeapStream.embed_url(...))")
     url = url.strip()
-    parts = urlsplit(url)
+    parts = _split(url, "the embed URL")
     if not (
         (parts.scheme in ("http", "https") and parts.netloc)
         or (not parts.scheme and not parts.netloc and url.startswith("/"))
     ):
         raise InvalidArgument(
-            f"embed_html needs an http(s) URL (or a path starting with '/'), got {url[:60]!r}: "
-            "build it with HeapStream(project_id).embed_url(video_id, token)"
+            "embed_html needs an http(s) URL (or a path starting with '/'), got "
+            f"{redact(url)[:60]!r}: build it with HeapStream(project_id).embed_url(video_id, token)"
         )
     src = with_query(url, autoplay="true") if autoplay else url
     w, h = _dimension(width, "width"), _dimension(height, "height")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
+    "clamped_float",
     "flag",
     "fraction",
     "is_finite_number",
@@ -23,6 +25,8 @@ __all__ = [
     "positive_int",
     "positive_seconds",
     "string_list",
+    "unicode_text",
+    "unix_seconds",
 ]
 
 
@@ -35,6 +39,21 @@ def is_finite_number(value: Any) -> TypeGuard[int | float]:
     """True for an int, or a finite float, that is not a bool (JSON's NaN, Infinity and
     1e400 are not; an int of any size is, without converting it to float)."""
     return is_number(value) and (not isinstance(value, float) or math.isfinite(value))
+
+
+def clamped_float(value: int | float, bound: float = 1e300) -> float:
+    """A finite number as a float for arithmetic, ints beyond +-``bound`` clamped (float()
+    of such an int overflows; any time that far away compares alike)."""
+    return float(min(max(value, -bound), bound))
+
+
+def unix_seconds(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> float:
+    """``value`` (a datetime or finite UNIX seconds) as float UNIX seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if not is_finite_number(value):
+        raise error(f"{name} must be a datetime or finite UNIX seconds, got {value!r}")
+    return clamped_float(value)
 
 
 def positive_int(
@@ -115,3 +134,18 @@ def string_list(
     if bad:
         raise error(f"{name} must hold strings, got {bad[0]!r}")
     return list(dict.fromkeys(items)) if dedupe else items
+
+
+def unicode_text(name: str, value: str, *, error: type[HeapStreamError] = InvalidArgument) -> str:
+    """``value`` when it is valid Unicode text: no lone surrogate (``"\\ud800"``, as left by
+    ``errors="surrogateescape"``), which no URL, file or terminal can carry.  The message
+    quotes the surrogate and its position, never the text (it may hold a token)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{name} holds a lone surrogate ({value[exc.start]!r} at position {exc.start}), "
+            "which is not valid Unicode text: decode the bytes it came from as UTF-8 (with "
+            "errors='replace' if they may be broken)"
+        ) from None
+    return value

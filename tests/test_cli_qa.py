@@ -215,16 +215,49 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.mark.slow
 def test_qa_error_findings_exit_1_at_the_default_threshold(static_ladder: str) -> None:
-    done = run("qa", static_ladder, "--no-measure")
+    done = run("qa", static_ladder, "--no-measure", "--profile", "heapstream")
     assert done.returncode == 1, done.stderr
     assert "heapstream_resolution" in done.stdout and "256x144 is 144p" in done.stdout
     assert done.stdout.splitlines()[1].startswith("1 error, ")
     # as JSON: the 144p rung is the only error
-    done = run("qa", static_ladder, "--no-measure", "--json")
+    done = run("qa", static_ladder, "--no-measure", "--json", "--profile", "heapstream")
     report = json.loads(done.stdout)
     assert [f["rule"] for f in report["findings"] if f["severity"] == "error"] == [
         "heapstream_resolution"
     ]
+
+
+def test_qa_profile_and_ignore(static_ladder: str) -> None:
+    # not a HeapStream origin: the apple profile by default, without HeapStream's limits
+    done = run("qa", static_ladder, "--no-measure", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert report["profile"] == "apple"
+    assert not [r for r in report["passed"] if r.startswith("heapstream")]
+    assert "(apple profile)" in run("qa", static_ladder, "--no-measure").stdout.splitlines()[0]
+    # --ignore drops rules (repeatable, comma-separated)
+    done = run(
+        "qa",
+        static_ladder,
+        "--no-measure",
+        "--json",
+        "--profile",
+        "heapstream",
+        "--ignore",
+        "heapstream_resolution,iframe_playlists",
+        "--ignore",
+        "segment_duration",
+    )
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    ran = set(report["passed"]) | {f["rule"] for f in report["findings"]}
+    assert ran.isdisjoint({"heapstream_resolution", "iframe_playlists", "segment_duration"})
+    assert "heapstream_h264" in report["passed"]
+    # an unknown rule id or profile is a usage error, before anything is fetched
+    done = run("qa", static_ladder, "--ignore", "no_such_rule")
+    assert done.returncode == 2 and "no_such_rule" in done.stderr
+    done = run("qa", static_ladder, "--profile", "netflix")
+    assert done.returncode == 2 and "netflix" in done.stderr
 
 
 # ----------------------------------------------------------------------------- audit

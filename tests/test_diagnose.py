@@ -16,7 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hs_notebook.diagnose import TOKEN_FINDING_CODES, Diagnosis, TokenFinding, diagnose
-from hs_notebook.errors import InvalidSigningKey
+from hs_notebook.errors import (
+    TOKEN_REJECTION_REASONS,
+    InvalidSigningKey,
+    InvalidToken,
+    UnknownCriticalHeader,
+)
 from hs_notebook.tokens import SigningKey
 from hs_notebook.urls import HeapStream
 
@@ -326,3 +331,26 @@ def test_many_findings_and_html_escapes(rsa_key: rsa.RSAPrivateKey) -> None:
     for f in d:
         assert str(f) in text
         assert str(f).startswith(f"{f.severity}: {f.code}: ")
+
+
+def test_every_reason_an_undecodable_token_carries_is_a_finding_code() -> None:
+    """diagnose reports an InvalidToken by its reason (malformed_token, or crit_not_understood
+    for a crit header, or bad_signature for a signature part that is not whole base64url)."""
+    reasons = {InvalidToken.reason, UnknownCriticalHeader.reason}
+    assert reasons == {"malformed_token", "crit_not_understood"}
+    for code in (*reasons, "bad_signature"):
+        assert code in TOKEN_FINDING_CODES and code in TOKEN_REJECTION_REASONS
+
+
+def test_crit_header_is_one_finding(rsa_key: rsa.RSAPrivateKey, public_pem: str) -> None:
+    token = hand_token(rsa_key, claims(), {"alg": "RS256", "kid": KID, "crit": ["exp"], "exp": 1})
+    f = only(diagnose(token, public_key=public_pem, now=T), "crit_not_understood")
+    assert f.severity == "error" and "RFC 7515" in f.message and token not in f.message
+
+
+def test_truncated_signature_is_bad_signature_even_without_a_key(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    token = hand_token(rsa_key, claims())
+    f = only(diagnose(token[:-1], now=T), "bad_signature")  # 341 base64url letters: never whole
+    assert "truncated" in f.message

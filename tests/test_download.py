@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _loopback import RawOrigin, dribble_time
+from _loopback import RawOrigin, dribble_time, trickle
 
 from hs_notebook.download import download, filename_for
 from hs_notebook.errors import DownloadError, InvalidArgument, NotFound, TokenRejected
@@ -287,8 +287,9 @@ def test_a_416_to_every_request_is_an_error_not_an_endless_loop(
         h.send_header("Content-Length", "0")
         h.end_headers()
 
-    with RawOrigin(always_416) as origin, pytest.raises(DownloadError, match="416"):
+    with RawOrigin(always_416) as origin, pytest.raises(DownloadError, match="416") as info:
         download(f"{origin.base_url}/stcr4/1/p/?token=SECRET", tmp_path / "x.mp4", progress=False)
+    assert "SECRET" not in str(info.value) and "SECRET" not in str(info.value.url)
     assert origin.hits <= 2
 
 
@@ -363,3 +364,76 @@ def test_a_second_download_into_the_same_directory_is_refused(
     assert got.parent == tmp_path
     assert got.read_bytes() == source.read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == [got.name]
+
+
+# ---------------- an origin that stalls or trickles (issue 10)
+
+
+def test_a_trickling_download_stops_at_the_idle_timeout(tmp_path: Path) -> None:
+    secret = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
+    with RawOrigin(trickle(0.1)) as origin, Client(retries=1, backoff=0.01) as c:
+        started = time.monotonic()
+        with pytest.raises(DownloadError) as info:
+            download(
+                f"{origin.base_url}/stcr4/1/p/?token={secret}",
+                tmp_path / "clip.mp4",
+                client=c,
+                progress=False,
+                chunk_size=4096,
+                idle_timeout=0.5,
+            )
+        elapsed = time.monotonic() - started
+    # one stall, one resume that stalls again (retries=1), then our error: bounded time
+    assert origin.hits == 2
+    assert elapsed < 2 * 0.5 + 3.0
+    msg = str(info.value)
+    assert "kept being cut off" in msg and "stalled" in msg and "idle_timeout=0.5 s" in msg
+    assert secret not in msg and secret not in str(info.value.url)
+    assert (tmp_path / "clip.mp4.part").exists()  # kept: a later call resumes
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.slow
+def test_the_sandbox_slow_body_fault_trips_the_idle_timeout(
+    sandbox_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    # 16 KiB every 0.5 s: each read is quick, but a 64 KiB chunk takes 2 s to come
+    sb = sandbox_factory(faults=Faults(slow_body=0.5, paths=r"^/stcr4/"))
+    url, source = _mp4(sb)
+    assert dribble_time(source, 0.5) > 3.0
+    with Client(retries=0) as c, pytest.raises(DownloadError, match="stalled"):
+        download(url, tmp_path / "clip.mp4", client=c, progress=False, idle_timeout=1.0)
+    assert (tmp_path / "clip.mp4.part").exists()
+    # a body that is slow but keeps coming (a chunk every 0.2 s) completes, resuming
+    sb.faults = Faults(slow_body=0.05, paths=r"^/stcr4/")
+    got = download(url, tmp_path / "clip.mp4", progress=False, idle_timeout=1.0)
+    assert got.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), "30", True])
+def test_a_bad_idle_timeout_is_refused(sandbox: Any, tmp_path: Path, bad: Any) -> None:
+    url, _ = _mp4(sandbox)
+    before = _sent(sandbox, "/stcr4/")
+    with pytest.raises(InvalidArgument, match="idle_timeout"):
+        download(url, tmp_path, progress=False, idle_timeout=bad)
+    assert _sent(sandbox, "/stcr4/") == before
+
+
+def test_download_errors_that_quote_input_never_quote_a_token(sandbox: Any, tmp_path: Path) -> None:
+    url, _ = _mp4(sandbox)
+    token = str(token_of(url))
+    (tmp_path / "there.mp4").write_bytes(b"x")
+    calls: list[Callable[[], object]] = [
+        lambda: download(url.replace("http://", "ftp://"), tmp_path, progress=False),
+        lambda: download(f"http://[::1/x?token={token}", tmp_path, progress=False),
+        lambda: download(url, tmp_path / "there.mp4", progress=False),
+        lambda: download(url, tmp_path / "no-such-dir" / "x.mp4", progress=False),
+        lambda: download(url, tmp_path / ("x" * 300 + ".mp4"), progress=False),
+        lambda: download(url + "&token=again", tmp_path, progress=False),
+        lambda: filename_for(f"http://[::1/x?token={token}"),
+    ]
+    for call in calls:
+        with pytest.raises((InvalidArgument, DownloadError)) as info:
+            call()
+        assert token not in str(info.value), str(info.value)
+        assert token not in str(getattr(info.value, "url", "") or "")

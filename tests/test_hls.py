@@ -623,3 +623,68 @@ def test_wrong_argument_types() -> None:
         hls.segments_table(FMP4_MEDIA, base_uri=42)  # type: ignore[arg-type]
     with pytest.raises(PlaylistError, match="not UTF-8"):
         hls.segments_table(b"#EXTM3U\n#EXTINF:6,\n\xff\xfe.ts\n")
+
+
+# ------------------------------------------------------------- integers, surrogates
+
+BIG = str(2**63)  # one more than int64 holds
+
+
+@pytest.mark.parametrize(
+    ("func", "text", "expected"),
+    [
+        ("renditions_table", f"#EXT-X-STREAM-INF:BANDWIDTH={BIG}\nv.m3u8", "BANDWIDTH="),
+        (
+            "renditions_table",
+            f"#EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH={BIG}\nv.m3u8",
+            "AVERAGE-BANDWIDTH=",
+        ),
+        (
+            "renditions_table",
+            f"#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION={BIG}x2\nv.m3u8",
+            "RESOLUTION",
+        ),
+        (
+            "iframe_table",
+            f'#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={BIG},URI="i.m3u8"',
+            "BANDWIDTH=",
+        ),
+        (
+            "audio_table",
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",CHANNELS="{BIG}/JOC"\n'
+            "#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8",
+            "CHANNELS=",
+        ),
+        (
+            "segments_table",
+            f"#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:{BIG}\n#EXTINF:6,\na.ts",
+            "#EXT-X-MEDIA-SEQUENCE",
+        ),
+        (
+            "segments_table",
+            f"#EXT-X-TARGETDURATION:6\n#EXT-X-BYTERANGE:{BIG}@0\n#EXTINF:6,\na.ts",
+            "#EXT-X-BYTERANGE",
+        ),
+    ],
+)
+def test_integers_beyond_int64_are_refused_when_parsed(func: str, text: str, expected: str) -> None:
+    with pytest.raises(PlaylistError) as info:
+        getattr(hls, func)(f"#EXTM3U\n{text}\n")
+    assert expected in str(info.value) and "too large" in str(info.value)
+
+
+def test_the_last_media_sequence_number_must_fit_int64() -> None:
+    top = 2**63 - 1
+    one = f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:{top}\n#EXTINF:6,\na.ts\n"
+    assert hls.segments_table(one)["media_sequence"].tolist() == [top]
+    with pytest.raises(PlaylistError, match="runs past"):
+        hls.segments_table(one + "#EXTINF:6,\nb.ts\n")
+
+
+def test_lone_surrogates_are_refused_with_their_line() -> None:
+    text = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\nseg\udcff.ts\n"
+    for func in (hls.segments_table, hls.media_playlist_info):
+        with pytest.raises(PlaylistError, match=r"line 4: .*U\+DCFF, a lone surrogate"):
+            func(text)
+    with pytest.raises(PlaylistError, match="line 3"):
+        hls.renditions_table("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\ud800.m3u8\n")

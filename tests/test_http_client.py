@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _loopback import RawOrigin, dribble_time
+from _loopback import RawOrigin, dribble_time, trickle
 
 from hs_notebook.download import download
 from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, PlaylistError
@@ -572,3 +572,152 @@ def test_a_stream_outliving_its_client_raises_our_error(sandbox: Any) -> None:
         c.close()
         for _ in s.iter_bytes():
             pass
+
+
+# ---------------- hostile redirects, ambiguous tokens, stalled streams (issue 10)
+
+#: Location values that httpx or urllib cannot parse, or that lead nowhere we can go
+MALFORMED_LOCATIONS = [
+    "http:x",  # httpx: "path must begin with '/'"; urllib: same-scheme relative (-> 404)
+    "http:////[/x",  # an unclosed IPv6 bracket after an empty authority
+    "http://[::1/x",
+    "http://127.0.0.1:99999/x",  # port out of range
+    "http://xn--/x",  # a malformed IDNA A-label
+    "http://[v1.x]/",  # an IP literal of an unknown version
+    "data:text/plain,hi",  # not http(s)
+    "https://",  # no host
+    "http://h:80:80/",
+]
+SECRET = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
+
+
+def _redirecting_to(location: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    """An origin whose playlist and MP4 redirect to ``location``; anything else is 404."""
+
+    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
+        first = h.path.split("?")[0] in ("/mmpl/1/v/", "/stcr4/1/p/")
+        h.send_response(302 if first else 404)
+        if first:
+            h.send_header("Location", location)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    return answer
+
+
+@pytest.mark.parametrize("location", MALFORMED_LOCATIONS)
+def test_a_malformed_location_is_our_fetch_error_from_every_entry_point(
+    location: str, tmp_path: Path
+) -> None:
+    from hs_notebook.ladder import fetch_ladder_url
+
+    with RawOrigin(_redirecting_to(location)) as origin, Client(retries=2, backoff=0.01) as c:
+        url = f"{origin.base_url}/mmpl/1/v/?token={SECRET}"
+        mp4 = f"{origin.base_url}/stcr4/1/p/?token={SECRET}"
+        calls: dict[str, Callable[[], object]] = {
+            "get_text": lambda: c.get_text(url),
+            "head": lambda: c.head(url),
+            "fetch_ladder by URL": lambda: fetch_ladder_url(url, client=c),
+            "download": lambda: download(mp4, tmp_path, client=c, progress=False),
+        }
+        for name, call in calls.items():
+            before = origin.hits
+            with pytest.raises(FetchError) as info:
+                call()
+            msg = str(info.value)
+            if location == "http:x":  # resolved as a relative path, which is not found
+                assert info.value.status == 404, (name, msg)
+            else:
+                assert "redirected to an invalid URL" in msg, (name, msg)
+                assert origin.hits - before == 1, f"{name}: a bad Location is not retried"
+            assert SECRET not in msg and SECRET not in str(info.value.url), name
+            assert SECRET.split(".")[2] not in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_url_with_two_tokens_is_refused_before_anything_is_sent(sandbox: Any) -> None:
+    url = sandbox.signed_url("master", sandbox.video_id)
+    other = sandbox.mint(sandbox.catalog_video_ids[0])
+    doubled = [
+        f"{url}&token={other}",
+        f"{url}&tok%65n={other}",  # the origin decodes the name: also a 'token'
+        url.replace("?token=", f"?token={other}&token="),
+    ]
+    sandbox.clear_requests()
+    with Client() as c:
+        for bad in doubled:
+            for call in (c.get_text, c.head, c.get_bytes):
+                with pytest.raises(InvalidArgument, match="2 'token' query parameters") as info:
+                    call(bad)
+                msg = str(info.value)
+                assert "keep exactly one 'token'" in msg
+                assert str(other) not in msg and token_of(url) not in msg  # type: ignore[operator]
+            with pytest.raises(InvalidArgument), c.stream(bad):
+                pass
+        assert sandbox.requests == [], "nothing was sent"
+        assert c.get_text(url, expect="playlist").startswith("#EXTM3U")  # one token: fine
+
+
+def test_a_redirect_adding_a_second_token_is_refused(sandbox: Any) -> None:
+    token = sandbox.mint(sandbox.video_id)
+    master = f"/mmpl/{sandbox.project_id}/{sandbox.video_id}/"
+    path = "/two-tokens/"
+    sandbox.add_redirect(path, f"{master}?token={token}&token={token}x")
+    sandbox.clear_requests()
+    try:
+        with Client() as c, pytest.raises(FetchError) as info:
+            c.get_text(f"{sandbox.base_url}{path}?token={token}")
+    finally:
+        sandbox.remove_redirect(path)
+    assert "2 'token' query parameters" in str(info.value)
+    assert str(token) not in str(info.value)
+    assert not any(r.path == master for r in sandbox.requests)
+
+
+def test_a_trickling_stream_stops_at_the_idle_timeout() -> None:
+    with RawOrigin(trickle(0.1)) as origin, Client(timeout=5.0) as c:
+        url = f"{origin.base_url}/stcr4/1/p/?token={SECRET}"
+        started = time.monotonic()
+        with c.stream(url) as s, pytest.raises(FetchError) as info:
+            for _ in s.iter_bytes(1024, idle_timeout=0.5):
+                pass
+        elapsed = time.monotonic() - started
+        with c.stream(url) as s, pytest.raises(InvalidArgument, match="idle_timeout"):
+            list(s.iter_bytes(1024, idle_timeout=0))
+    assert 0.5 <= elapsed < 0.5 + 2.0
+    msg = str(info.value)
+    assert "stalled" in msg and "idle_timeout=0.5 s" in msg and "1024-byte chunk" in msg
+    assert SECRET not in msg
+
+
+def test_argument_errors_that_quote_input_never_quote_a_token(sandbox: Any) -> None:
+    signed = f"{sandbox.base_url}/mmpl/1/v/?token={SECRET}"
+    with Client(retries=0) as c:
+        calls: list[Callable[[], object]] = [
+            lambda: c.get_text(f"ftp://h.example/x?token={SECRET}"),
+            lambda: c.get_text(f"/mmpl/1/v/?token={SECRET}"),
+            lambda: c.get_text(f"http://127.0.0.1:99999/x?token={SECRET}"),
+            lambda: c.get_text(f"http://[::1/x?token={SECRET}"),
+            lambda: c.get_text(f"http://h.example/\ud800?token={SECRET}"),
+            lambda: c.get_text(signed, headers={"": SECRET}),
+            lambda: c.get_text(signed, headers={SECRET: 5}),  # type: ignore[dict-item]
+            lambda: c.fetch(signed, allow_status=[SECRET]),  # type: ignore[list-item]
+            lambda: c.fetch(signed, expect=SECRET),  # type: ignore[arg-type]
+            lambda: Client(verify=f"/nonexistent/?token={SECRET}"),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidArgument) as info:
+                call()
+            msg = str(info.value)
+            assert SECRET not in msg and SECRET.split(".")[2] not in msg, msg
+
+
+def test_transport_errors_never_quote_the_token() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Client(retries=1, backoff=0.01) as c, pytest.raises(FetchError) as info:
+        c.get_text(f"http://127.0.0.1:{port}/mmpl/1/v/?token={SECRET}")
+    assert SECRET not in str(info.value) and SECRET not in repr(info.value.__cause__)

@@ -15,7 +15,7 @@ import pytest
 
 from hs_notebook.errors import FetchError, NotFound, PlaylistError, TokenRejected, VTTError
 from hs_notebook.http import Client, Fetched, status_error
-from hs_notebook.http._responses import retry_after
+from hs_notebook.http._responses import check_expected, retry_after
 from hs_notebook.ladder import fetch_ladder_url
 from hs_notebook.tokens import generate_signing_key
 
@@ -218,3 +218,20 @@ def test_a_refusal_after_a_cross_origin_redirect_says_the_token_was_withheld(
     # with no token to withhold, the refusal is not dressed up as one
     assert no_token.value.reason == "missing_token"
     assert "not forwarded" not in str(no_token.value)
+
+
+def test_a_quoted_body_never_quotes_a_token() -> None:
+    secret = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
+    url = f"https://h.example/mpl/1/p/?token={secret}"
+    headers = httpx.Headers({"content-type": "text/plain"})
+    for body in (f"{secret} is not a playlist", f"see seg.ts?token={secret}", f"x;token={secret}"):
+        for expect, error in (("playlist", PlaylistError), ("vtt", VTTError)):
+            with pytest.raises(error) as info:
+                check_expected(body.encode(), body, headers, url, expect)  # type: ignore[arg-type]
+            msg = str(info.value)
+            assert "it starts with" in msg and secret not in msg
+            assert secret.split(".")[2][:10] not in msg
+    # status errors quote the URL (redacted) and the origin's detail
+    detail = f'{{"reason":"expired","detail":"token {secret} expired"}}'.encode()
+    err = status_error(403, url, detail, httpx.Headers())
+    assert isinstance(err, TokenRejected) and secret not in str(err) and secret not in str(err.url)

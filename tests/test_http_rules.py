@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from hs_notebook.errors import InvalidArgument
+from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.http import (
     child_url,
+    origin_of,
     redirect_url,
+    request_url,
     same_origin,
     token_of,
     with_token,
     without_token,
 )
+from hs_notebook.http._rules import single_token
 
 # ---------------- child URIs get the parent's token on its origin only
 
@@ -136,3 +140,92 @@ def test_url_helpers_refuse_non_string_urls(bad: Any) -> None:
     if bad is not None:
         with pytest.raises(InvalidArgument):
             with_token("https://h.example/a/", bad)
+
+
+# ---------------- hostile input: only our errors, never a token in them (issue 10)
+
+SECRET = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
+P_SECRET = f"https://h.example/mpl/1/p/?token={SECRET}"
+
+#: URL text that is no URL: lone surrogates, bad ports, brackets and IDNA labels
+HOSTILE_URLS = [
+    f"http://h.example/\ud800?token={SECRET}",
+    f"http://h.example/?token={SECRET}\udcff",
+    f"http://\udc80.example/?token={SECRET}",
+    f"http://[::1/x?token={SECRET}",
+    f"http://xn--/x?token={SECRET}",
+    f"http://h.example:1:2/x?token={SECRET}",
+    f"http://h.example/\x00?token={SECRET}",
+]
+
+
+def _clean(err: BaseException) -> str:
+    msg = str(err)
+    assert SECRET not in msg and SECRET.split(".")[2] not in msg, msg
+    assert msg.isprintable(), repr(msg)
+    return msg
+
+
+@pytest.mark.parametrize("bad", HOSTILE_URLS)
+def test_url_rules_raise_our_errors_without_the_token(bad: str) -> None:
+    for call in (
+        lambda: token_of(bad),
+        lambda: without_token(bad),
+        lambda: with_token(bad, "T"),
+        lambda: origin_of(bad),
+        lambda: same_origin(P_SECRET, bad),
+        lambda: request_url(bad),
+        lambda: child_url(bad, "seg-0.ts"),
+        lambda: redirect_url(bad, "/a/"),
+    ):
+        with pytest.raises(InvalidArgument) as info:
+            call()
+        _clean(info.value)
+    _unusable_as_child_or_target(bad)
+
+
+def _unusable_as_child_or_target(bad: str) -> None:
+    with pytest.raises(PlaylistError) as child:
+        child_url(P_SECRET, bad)
+    _clean(child.value)
+    with pytest.raises(InvalidArgument) as target:
+        redirect_url(P_SECRET, bad, token=SECRET)
+    _clean(target.value)
+
+
+@pytest.mark.parametrize("bad", ["http:////[/x", "http://[::1/x", "http://xn--/x"])
+def test_references_that_cannot_be_joined_are_our_errors(bad: str) -> None:
+    """``http:////[/x`` parses alone (empty host) but not against a parent."""
+    _unusable_as_child_or_target(bad)
+
+
+def test_a_lone_surrogate_is_named_with_its_position() -> None:
+    with pytest.raises(PlaylistError, match=r"lone surrogate \('\\udcff' at position 6\)"):
+        child_url(P_SECRET, "seg-0.\udcffts")
+    with pytest.raises(InvalidArgument, match="token holds a lone surrogate"):
+        with_token("https://h.example/", "abc\ud800")
+    # a URL that only looks odd is still fine
+    assert child_url(P_SECRET, "seg 0 ü.ts").startswith("https://h.example/mpl/1/p/seg%200%20")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://h.example/mpl/1/p/?token={SECRET}&token=other",
+        f"https://h.example/mpl/1/p/?token=other&tok%65n={SECRET}",
+        f"https://h.example/mpl/1/p/?a=1&token={SECRET}&b=2&token={SECRET}",
+    ],
+)
+def test_two_token_parameters_are_refused_naming_the_parameter(url: str) -> None:
+    """The sandbox reads the last ``token``, httpx the first: the client refuses both."""
+    for call in (lambda: token_of(url), lambda: child_url(url, "seg-0.ts")):
+        with pytest.raises(InvalidArgument, match="2 'token' query parameters") as info:
+            call()
+        assert "keep exactly one 'token'" in _clean(info.value)
+    with pytest.raises(InvalidArgument):
+        single_token(httpx.URL(url))
+    assert single_token(httpx.URL(P_SECRET)) == SECRET
+    assert single_token(httpx.URL("https://h.example/?token=")) is None
+    # with_token replaces them all with one; without_token removes them all
+    assert token_of(with_token(url, "T")) == "T"
+    assert token_of(without_token(url)) is None

@@ -36,6 +36,7 @@ from hs_notebook.sandbox.media import (
     ffmpeg_exe,
     media_dir,
 )
+from hs_notebook.sandbox.tsinfo import first_video_pts
 
 TINY = PROFILES["tiny"]
 REPO = Path(__file__).resolve().parents[1]
@@ -128,9 +129,13 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 def test_progress_lines_name_each_rendition(generated: tuple[MediaSet, list[str], Path]) -> None:
     _, lines, _ = generated
-    n = len(TINY.ladder)
-    for i, step in enumerate(TINY.ladder, 1):
-        assert f"encoding {step.name} ({i}/{n})" in lines
+    top = TINY.ladder[-1]
+    assert f"encoding the original upload ({top.width}x{top.height})" in lines
+    names = ", ".join(step.name for step in TINY.ladder)
+    assert f"encoding renditions {names} from the original" in lines
+    assert lines.index(f"encoding renditions {names} from the original") > lines.index(
+        f"encoding the original upload ({top.width}x{top.height})"
+    )
     assert all(isinstance(line, str) and "\n" not in line and len(line) < 100 for line in lines)
 
 
@@ -214,6 +219,26 @@ def test_poster_and_storyboard_jpegs(tiny: MediaSet) -> None:
     assert len(seen) == len(sb.cues), "two cues point at the same tile"
 
 
+def psnr_to_frame(image: Path, video: Path, at: float) -> float:
+    """PSNR (dB) of ``image`` against the frame of ``video`` at ``at`` seconds."""
+    err = run_ffmpeg(
+        "-i", str(image), "-ss", f"{at:g}", "-i", str(video),
+        "-lavfi", "[1:v]trim=end_frame=1,format=yuvj420p[f];[0:v]format=yuvj420p[p];[p][f]psnr",
+        "-f", "null", "-",
+    )  # fmt: skip
+    found = re.search(r"PSNR .*?average:([0-9.]+|inf)", err)
+    assert found, err[-1500:]
+    return float(found.group(1))
+
+
+def test_poster_is_the_first_frame_the_player_shows(tiny: MediaSet) -> None:
+    top = tiny.renditions[-1]
+    first = psnr_to_frame(tiny.poster, top.mp4, 0)
+    later = psnr_to_frame(tiny.poster, top.mp4, tiny.duration / 2)
+    assert first > 30, first
+    assert first > later + 5, (first, later)
+
+
 def test_text_tracks(tiny: MediaSet) -> None:
     assert [(t.language, t.name, t.default) for t in tiny.text_tracks] == [
         ("en", "English", True),
@@ -232,6 +257,59 @@ def test_text_tracks(tiny: MediaSet) -> None:
         assert all(body.strip() for _, _, body in cues)
     fr = tiny.text_tracks[1].path.read_text(encoding="utf-8")
     assert re.search("[éèàçœ]", fr)
+
+
+def video_frames(data: bytes, *, limit: int = 0) -> list[tuple[int, bool, str]]:
+    """``(pts in 90 kHz, is keyframe, picture type)`` of the video frames of MPEG-TS ``data``,
+    as ffmpeg's showinfo reports them with the stream's own timestamps (``-copyts``)."""
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-copyts", "-f", "mpegts", "-i", "pipe:0",
+            "-map", "0:v:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
+    if limit:
+        args[-3:-3] = ["-frames:v", str(limit)]
+    proc = subprocess.run(args, input=data, capture_output=True, timeout=120, check=False)
+    err = proc.stderr.decode("utf-8", "replace")
+    found = re.findall(r"n:\s*\d+ pts:\s*(\d+) .*?iskey:(\d) type:(\w)", err)
+    assert found, err[-1500:]
+    return [(int(pts), key == "1", kind) for pts, key, kind in found]
+
+
+def test_text_tracks_map_cue_zero_to_the_first_video_pts(tiny: MediaSet) -> None:
+    """RFC 8216 3.5: every WebVTT file says which MPEG-TS time its cue time 0 is; that is the
+    first video PTS of the first segment (ffmpeg's reading), the same in every rendition."""
+    starts = {r.name: video_frames(r.segments[0].path.read_bytes(), limit=1)[0][0]
+              for r in tiny.renditions}  # fmt: skip
+    assert len(set(starts.values())) == 1, starts
+    (first,) = set(starts.values())
+    assert first == first_video_pts(tiny.renditions[0].segments[0].path.read_bytes())
+    assert 90_000 <= first <= 2 * 90_000  # ffmpeg's MPEG-TS offset, about 1.4 s
+    for track in tiny.text_tracks:
+        header = track.path.read_text(encoding="utf-8").split("\n\n", 1)[0].splitlines()
+        assert header[0] == "WEBVTT"
+        assert f"X-TIMESTAMP-MAP=MPEGTS:{first},LOCAL:00:00:00.000" in header[1:]
+        assert track.timestamp_map == first
+
+
+def vmaf(distorted: Path, reference: Path, width: int, height: int) -> float:
+    """Mean VMAF (ffmpeg libvmaf, every frame) of ``distorted`` upscaled bicubic to the
+    reference size, both from their first frame."""
+    graph = (f"[0:v]scale={width}:{height}:flags=bicubic,setpts=PTS-STARTPTS[d];"
+             "[1:v]setpts=PTS-STARTPTS[r];[d][r]libvmaf=n_threads=2")  # fmt: skip
+    err = run_ffmpeg("-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-")
+    found = re.search(r"VMAF score: ([0-9.]+)", err)
+    assert found, err[-1500:]
+    return float(found.group(1))
+
+
+@pytest.mark.slow
+def test_renditions_are_encodes_of_the_original_and_score_in_ladder_order(tiny: MediaSet) -> None:
+    """Every rung is an encode of the original upload (no drawn label), so VMAF against it
+    rises strictly along the ladder, with a spread a rate-quality curve can show."""
+    info = run_ffmpeg("-i", str(tiny.original))
+    width, height = (int(v) for v in re.search(r", (\d{3,4})x(\d{3,4})", info).groups())
+    scores = [vmaf(r.mp4, tiny.original, width, height) for r in tiny.renditions]
+    assert all(low < high for low, high in itertools.pairwise(scores)), scores
+    assert scores[-1] - scores[0] >= 15, scores
+    assert scores[-1] >= 90, scores
 
 
 # ----------------------------------------------------------------------------- real media
@@ -397,12 +475,9 @@ def test_two_processes_share_one_generation(tmp_path: Path) -> None:
     assert loaded is not None and len(loaded.renditions) == 4
 
 
-def test_threads_and_crash_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Leftovers of a crashed run are removed; two threads get one generation. Fonts are
-    hidden from fontconfig here, so this also covers media without the drawtext overlay."""
-    empty_conf = tmp_path / "fonts.conf"
-    empty_conf.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n', encoding="utf-8")
-    monkeypatch.setenv("FONTCONFIG_FILE", str(empty_conf))
+@pytest.mark.slow
+def test_threads_and_crash_leftovers(tmp_path: Path) -> None:
+    """Leftovers of a crashed run are removed; two threads get one generation."""
     cache = tmp_path / "cache"
     final = media_dir("tiny", cache)
     crashed = final.parent / f".{final.name}.tmp-crashed"
@@ -435,8 +510,6 @@ def test_threads_and_crash_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not (final / "half-written.ts").exists()
     assert sorted(p.name for p in final.parent.iterdir()) == [final.name, f"{final.name}.lock"]
     media = results[0]
-    assert media.timecode_overlay is False
-    assert ffmpeg_mod.drawtext_available() is False
     assert all(s.path.is_file() for r in media.renditions for s in r.segments)
 
 

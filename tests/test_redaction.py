@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
+from _loopback import TlsH2Origin
 
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.http import Client, token_of
@@ -144,3 +146,32 @@ def test_every_library_logger_that_sees_requests_has_the_filter() -> None:
     late = logging.getLogger("httpcore.some_new_module")
     Client().close()
     assert any(getattr(f, "hs_notebook_redacts", False) for f in late.filters)
+
+
+@pytest.mark.slow
+def test_no_token_in_any_debug_record_over_http2_and_tls(tmp_path: Path, caplog: Any) -> None:
+    """Over HTTP/2 the header blocks (``:path`` with the token, a ``location`` carrying
+    it back) go through hpack, httpcore and h2, each with its own loggers: a real
+    HTTP/2-over-TLS origin (hypercorn, a certificate made here), every logger at DEBUG."""
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2LTEiLCJhdWQiOiJ2In0.c2lnbmF0dXJlLXNlY3JldA"
+    secret = token.split(".")[2]
+    with (
+        TlsH2Origin(tmp_path) as origin,
+        caplog.at_level(logging.DEBUG),
+        Client(http2=True, verify=str(origin.cert), retries=0) as c,
+    ):
+        text = c.get_text(f"{origin.base_url}/mmpl/1/v/?token={token}", expect="playlist")
+        moved = c.get_text(f"{origin.base_url}/moved/1/v/?token={token}&a=1")
+        opened = c.run(lambda ac: ac.open_stream(f"{origin.base_url}/x/?token={token}"))
+        version = opened[0].http_version
+        c.run(lambda ac: opened[0].aclose())
+    assert "# 2" in text and "# 2" in moved  # the origin saw HTTP/2 ...
+    assert version == "HTTP/2"  # ... and so did the client
+    records = caplog.records
+    loggers = {r.name.split(".")[0] for r in records}
+    assert {"hpack", "httpcore", "httpx"} <= loggers, loggers  # the libraries did log
+    header_records = [r for r in records if r.name.startswith("hpack")]
+    assert any(":path" in r.getMessage() and "token=…" in r.getMessage() for r in header_records)
+    for record in records:
+        shown = logging.Formatter("%(name)s %(message)s").format(record)
+        assert token not in shown and secret not in shown, (record.name, shown[:200])

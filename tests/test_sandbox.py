@@ -15,10 +15,11 @@ import json
 import logging
 import math
 import re
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hs_notebook.errors import InvalidArgument, SandboxError
-from hs_notebook.sandbox import Faults, Sandbox, serve
-from hs_notebook.sandbox.media import MediaSet
+from hs_notebook.sandbox import MEDIA_DEFECTS, Faults, Sandbox, serve
+from hs_notebook.sandbox.media import MediaSet, ffmpeg_exe
 
 M3U8_TYPE = "application/vnd.apple.mpegurl"
 
@@ -600,12 +601,17 @@ def test_player_page(sandbox: Sandbox, hand_key: HandKey, http: httpx.Client) ->
     assert "autoplay" not in video and "muted" not in video
     sources = [a for t, a in tags if t == "source"]
     tracks = [a for t, a in tags if t == "track"]
-    assert len(sources) == 1 and sources[0]["type"] == "video/mp4"
+    # the master playlist first (browsers that play HLS natively pick it), the MP4 second
+    assert [s["type"] for s in sources] == ["application/vnd.apple.mpegurl", "video/mp4"]
+    assert "/mmpl/1/" in (sources[0]["src"] or "") and "/stcr4/1/" in (sources[1]["src"] or "")
+    overlay = next(a for t, a in tags if t == "div" and a.get("id") == "rendition")
+    assert overlay is not None and "videoWidth" in page.text and "videoHeight" in page.text
     assert [t["srclang"] for t in tracks] == [t.language for t in sandbox.media.text_tracks]
     assert all(t["kind"] == "subtitles" and t["label"] for t in tracks)
     assert "default" in tracks[0] and "default" not in tracks[1]
     for src, ctype in [
-        (sources[0]["src"], "video/mp4"),
+        (sources[0]["src"], M3U8_TYPE),
+        (sources[1]["src"], "video/mp4"),
         (video["poster"], "image/jpeg"),
         *[(t["src"], "text/vtt") for t in tracks],
     ]:
@@ -854,3 +860,236 @@ def test_fault_slow_body(fsb: Sandbox, http: httpx.Client) -> None:
     elapsed = time.perf_counter() - start
     assert got.content == seg.path.read_bytes()
     assert elapsed >= chunks * 0.05
+
+
+# ---------------------------------------------------------------------------- media defects
+#
+# Each defect is checked in what the sandbox *serves*: the playlists over HTTP, and ffmpeg's
+# own reading of the served segment bytes (stream info, and showinfo with the streams' own
+# timestamps), never the sandbox's manifest.  The clean ladder must show no problem, and
+# each defect video exactly the one problem it is named for.
+
+#: Defect -> the problem ``ladder_problems`` must find in its video (wasted_rung: none that
+#: the playlist and bitstream show; its VMAF is checked in a slow test below).
+DEFECT_PROBLEM = {
+    "no_idr": {"segment_starts_without_idr"},
+    "codecs": {"codecs"},
+    "resolution": {"resolution"},
+    "frame_rate": {"frame_rate"},
+    "misaligned": {"misaligned_segments"},
+    "no_timestamp_map": {"timestamp_map"},
+    "extinf_drift": {"extinf"},
+    "wasted_rung": set(),
+}
+PROFILE_NAMES = {"42": "Baseline", "4d": "Main", "64": "High"}
+
+
+@pytest.fixture(scope="module")
+def dsb(hs_cache_dir: Path, tiny_media: MediaSet) -> Iterator[Sandbox]:
+    """A tiny sandbox serving every media defect (its media made once, in the session cache)."""
+    sb = Sandbox("tiny", cache_dir=hs_cache_dir, media_defects="all")
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+def ffmpeg_readings(paths: list[Path]) -> list[dict[str, Any]]:
+    """ffmpeg's reading of each MPEG-TS file (one ffmpeg run): profile name, frame size, frame
+    rate, and ``frames`` = [(pts in 90 kHz, keyframe, picture type)].  ``showall`` makes the
+    decoder show the frames before the first keyframe too (it drops them by default)."""
+    args: list[str] = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-copyts"]
+    for p in paths:
+        args += ["-flags2", "+showall", "-i", str(p)]
+    graph = ";".join(f"[{i}:v:0]showinfo[o{i}]" for i in range(len(paths)))
+    args += ["-filter_complex", graph]
+    for i in range(len(paths)):
+        args += ["-map", f"[o{i}]", "-f", "null", "-"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out: list[dict[str, Any]] = []
+    for i in range(len(paths)):
+        stream = re.search(
+            rf"Stream #{i}:\d+\[0x[0-9a-f]+\]: Video: h264 \((\w+)\).*?, (\d+)x(\d+).*?, "
+            r"([\d.]+) fps",
+            proc.stderr,
+        )
+        assert stream, proc.stderr[-2000:]
+        frames = [
+            (int(pts), key == "1", kind)
+            for pts, key, kind in re.findall(
+                rf"Parsed_showinfo_{i} @ \w+\] n:\s*\d+ pts:\s*(\d+) .*?iskey:(\d) type:(\w)",
+                proc.stderr,
+            )
+        ]
+        assert frames, f"no frames read from {paths[i]}"
+        profile, width, height, fps = stream.groups()
+        out.append(
+            {"profile": profile, "width": int(width), "height": int(height),
+             "fps": float(fps), "frames": frames}
+        )  # fmt: skip
+    return out
+
+
+def ladder_problems(sb: Sandbox, video_id: str, http: httpx.Client, tmp: Path) -> set[str]:
+    """What is wrong in the ladder the sandbox serves for ``video_id``, as the media shows it."""
+    problems: set[str] = set()
+    master_url = sb.signed_url("master", video_id)
+    master = m3u8.loads(fetch(http, master_url).text, uri=master_url)
+    starts: list[list[int]] = []
+    first_pts = None
+    for n, variant in enumerate(master.playlists):
+        info = variant.stream_info
+        media = m3u8.loads(fetch(http, variant.uri).text, uri=variant.uri)
+        paths = []
+        for k, seg in enumerate(media.segments):
+            path = tmp / f"{video_id}-{n}-{k}.ts"
+            path.write_bytes(fetch(http, seg.uri).content)
+            paths.append(path)
+        readings = ffmpeg_readings(paths)
+        first = readings[0]
+        declared_video = info.codecs.split(",")[0]
+        if PROFILE_NAMES.get(declared_video[5:7]) != first["profile"]:
+            problems.add("codecs")
+        if info.resolution != (first["width"], first["height"]):
+            problems.add("resolution")
+        if not math.isclose(info.frame_rate, first["fps"], abs_tol=0.01):
+            problems.add("frame_rate")
+        for seg, reading in zip(media.segments, readings, strict=True):
+            frames = reading["frames"]
+            if not (frames[0][1] and frames[0][2] == "I"):
+                problems.add("segment_starts_without_idr")
+            media_duration = len(frames) / reading["fps"]
+            if abs(seg.duration - media_duration) > 0.1:
+                problems.add("extinf")
+        starts.append([r["frames"][0][0] for r in readings])
+        first_pts = starts[0][0]
+    if any(s != starts[0] for s in starts[1:]):
+        problems.add("misaligned_segments")
+    for track in master.media:
+        if track.type != "SUBTITLES":
+            continue
+        playlist = m3u8.loads(fetch(http, track.uri).text, uri=track.uri)
+        for seg in playlist.segments:
+            header = fetch(http, seg.uri).text.split("\n\n", 1)[0].splitlines()
+            if f"X-TIMESTAMP-MAP=MPEGTS:{first_pts},LOCAL:00:00:00.000" not in header:
+                problems.add("timestamp_map")
+    return problems
+
+
+def test_defect_sandbox_lists_one_private_video_per_defect(
+    dsb: Sandbox, http: httpx.Client
+) -> None:
+    assert list(dsb.defect_video_ids) == list(MEDIA_DEFECTS)
+    assert list(dsb.defect_video_ids.values()) == [
+        "v-defect-" + d.replace("_", "-") for d in MEDIA_DEFECTS
+    ]
+    for defect, video_id in dsb.defect_video_ids.items():
+        video = dsb.videos[video_id]
+        assert video.private and video.defect == defect and video.project_id == dsb.project_id
+        assert dsb.media_of(video_id).defect == defect
+        assert rejection(http.get(dsb.url("master", video_id))) == "missing_token"
+    assert dsb.media_of(dsb.video_id).defect == ""
+    with pytest.raises(InvalidArgument, match=r"unknown media defect.*nope"):
+        Sandbox("tiny", media_defects=["codecs", "nope"])
+    with pytest.raises(InvalidArgument):
+        Sandbox("tiny", media_defects=3)  # type: ignore[arg-type]
+    assert Sandbox("tiny", media_defects="codecs").media_defects == ("codecs",)
+
+
+@pytest.mark.slow
+def test_clean_ladder_is_clean(dsb: Sandbox, http: httpx.Client, tmp_path: Path) -> None:
+    assert ladder_problems(dsb, dsb.video_id, http, tmp_path) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defect", list(DEFECT_PROBLEM))
+def test_each_defect_is_in_the_served_media(
+    dsb: Sandbox, http: httpx.Client, tmp_path: Path, defect: str
+) -> None:
+    video_id = dsb.defect_video_ids[defect]
+    assert ladder_problems(dsb, video_id, http, tmp_path) == DEFECT_PROBLEM[defect]
+
+
+def test_timestamp_map_is_the_first_segment_pts(
+    sandbox: Sandbox, http: httpx.Client, tmp_path: Path
+) -> None:
+    """Cue time 0 of every served WebVTT is the first video PTS of the first segment (ffmpeg's
+    reading of the served bytes), so cues show on time over MPEG-TS."""
+    video = sandbox.videos[sandbox.video_id]
+    seg = sandbox.media.renditions[0].segments[0]
+    url = sandbox.signed_url("preset", video.presets[sandbox.media.renditions[0].name])
+    path = tmp_path / "first.ts"
+    path.write_bytes(fetch(http, url.replace("/?token", f"/{seg.name}?token")).content)
+    (reading,) = ffmpeg_readings([path])
+    pts = reading["frames"][0][0]
+    assert 1.0 < pts / 90_000 < 2.0  # ffmpeg's MPEG-TS start offset, about 1.4 s
+    for lang, track_id in video.text_tracks.items():
+        vtt = fetch(
+            http,
+            sandbox.signed_url("text_track", track_id).replace("/?token", f"/{lang}.vtt?token"),
+        ).text
+        header = vtt.split("\n\n", 1)[0].splitlines()
+        assert header[0] == "WEBVTT"
+        assert header[1] == f"X-TIMESTAMP-MAP=MPEGTS:{pts},LOCAL:00:00:00.000"
+
+
+def _vmaf(distorted: Path, reference: Path, size: tuple[int, int]) -> float:
+    graph = (f"[0:v]scale={size[0]}:{size[1]}:flags=bicubic,setpts=PTS-STARTPTS[d];"
+             "[1:v]setpts=PTS-STARTPTS[r];[d][r]libvmaf=n_threads=2")  # fmt: skip
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(distorted), "-i", str(reference),
+         "-lavfi", graph, "-f", "null", "-"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    found = re.search(r"VMAF score: ([0-9.]+)", proc.stderr)
+    assert found, proc.stderr[-2000:]
+    return float(found.group(1))
+
+
+@pytest.mark.slow
+def test_wasted_rung_scores_below_the_rung_beneath(
+    dsb: Sandbox, http: httpx.Client, tmp_path: Path
+) -> None:
+    """The wasted rung costs more bits than the rung beneath it and looks worse: VMAF of the
+    served MP4s against the served original (ffmpeg libvmaf, every frame)."""
+    video_id = dsb.defect_video_ids["wasted_rung"]
+    video = dsb.videos[video_id]
+    media = dsb.media_of(video_id)
+    original = tmp_path / "original.mp4"
+    original.write_bytes(fetch(http, dsb.signed_url("original", video_id)).content)
+    size = (media.renditions[-1].width, media.renditions[-1].height)
+    master_url = dsb.signed_url("master", video_id)
+    variants = m3u8.loads(fetch(http, master_url).text, uri=master_url).playlists
+    wasted = len(media.renditions) - 2
+    scores, rates = [], []
+    for index in (wasted - 1, wasted):
+        rendition = media.renditions[index]
+        path = tmp_path / f"{rendition.name}.mp4"
+        path.write_bytes(fetch(http, dsb.signed_url("mp4", video.presets[rendition.name])).content)
+        scores.append(_vmaf(path, original, size))
+        rates.append(variants[index].stream_info.average_bandwidth)
+    assert rates[1] > 1.3 * rates[0], rates
+    assert scores[1] < scores[0] - 5, scores
+
+
+def test_two_token_parameters_are_refused(sandbox: Sandbox, http: httpx.Client) -> None:
+    token = str(sandbox.mint(sandbox.video_id))
+    url = sandbox.url("master", sandbox.video_id, token)
+    assert http.get(url).status_code == 200
+    for twice in (f"{url}&token={token}", f"{url}&token=", f"{url}&token=junk"):
+        got = http.get(twice)
+        assert rejection(got) == "malformed_token"
+        assert "2 token parameters" in got.json()["detail"]
+        assert token not in got.text
+
+
+def test_deeply_nested_token_is_403_never_500(sandbox: Sandbox, http: httpx.Client) -> None:
+    """A header or payload of deeply nested JSON is refused as malformed, never a 500 (which
+    our client would retry)."""
+    header = b64u(json.dumps({"alg": "RS256", "kid": sandbox.signing_key.key_id}).encode())
+    deep_array = b64u(b"[" * 3000 + b"]" * 3000)  # deeper than Python's recursion limit,
+    deep_object = b64u(('{"a":' * 1500 + "1" + "}" * 1500).encode())  # shorter than h11's line
+    for token in (f"{header}.{deep_array}.c2ln", f"{header}.{deep_object}.c2ln",
+                  f"{deep_array}.{b64u(b'{}')}.c2ln"):  # fmt: skip
+        got = http.get(sandbox.url("master", sandbox.video_id, token))
+        assert rejection(got) == "malformed_token", got.text[:300]

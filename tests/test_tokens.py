@@ -25,7 +25,10 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import (
     TOKEN_REJECTION_REASONS,
     HeapStreamError,
@@ -33,10 +36,13 @@ from hs_notebook.errors import (
     InvalidSigningKey,
     InvalidToken,
     TokenRejected,
+    UnknownCriticalHeader,
 )
 from hs_notebook.tokens import (
+    MAX_JSON_DEPTH,
     SigningKey,
     Token,
+    audience_matches,
     decode_token,
     generate_signing_key,
     verify_token,
@@ -964,3 +970,372 @@ def test_wrong_types_for_keys_are_invalid_signing_key(call: Any, message: str) -
 def test_mint_many_of_none_is_invalid_argument() -> None:
     with pytest.raises(InvalidArgument, match="list of video ids"):
         generate_signing_key("m").mint_many(None)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- hostile input
+# (issue 10) Whatever a token's JSON holds, decode_token, verify_token and diagnose answer
+# with our exceptions (never RecursionError/OverflowError), the sandbox with 403 (never 500),
+# and no message quotes the token.
+
+
+def _deep(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+def _claims_json(exp: Any = None, **extra: str) -> str:
+    """Claims as JSON text with raw (unchecked) values spliced in."""
+    fields = {"sub": '"vid-1"', "aud": '"v"', "exp": str(int(time.time()) + 600)}
+    if exp is not None:
+        fields["exp"] = exp
+    fields.update(extra)
+    return "{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}"
+
+
+_HEADER = json.dumps({"alg": "RS256", "typ": "JWT", "kid": KID})
+#: (header JSON, claims JSON) that are not tokens at all: refused as malformed_token.
+UNDECODABLE = {
+    "claims nested 100,000 deep": (_HEADER, _claims_json(x=_deep(100_000))),
+    "header nested 100,000 deep": (
+        _HEADER[:-1] + ',"x":' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "}",
+        _claims_json(),
+    ),
+    "claims nested 900 deep": (_HEADER, _claims_json(x=_deep(900))),
+    "aud nested 33 deep": (_HEADER, _claims_json(aud=_deep(32, '"v"'))),
+    "a 5,000-digit exp": (_HEADER, _claims_json(exp="9" * 5000)),
+    "a non-string kid": ('{"alg":"RS256","kid":5}', _claims_json()),
+}
+
+
+def _refusal_texts(text: str, key: Any) -> list[str]:
+    """Every message decode_token, verify_token and diagnose give for ``text``."""
+    out = []
+    with pytest.raises(InvalidToken) as bad:
+        decode_token(text)
+    out.append(str(bad.value))
+    out.append(rejected(text, key, video_id="vid-1").detail)
+    out.extend(f.message for f in diagnose(text, public_key=key))
+    return out
+
+
+@pytest.mark.parametrize("case", list(UNDECODABLE))
+def test_hostile_json_is_an_invalid_token_everywhere(
+    case: str, rsa_key: rsa.RSAPrivateKey, public_pem: bytes
+) -> None:
+    header, claims = UNDECODABLE[case]
+    text = hand_token(rsa_key, claims, header)
+    assert rejected(text, public_pem).reason == "malformed_token"
+    assert diagnose(text, public_key=public_pem).codes == ["malformed_token"]
+    messages = _refusal_texts(text, public_pem)
+    assert any("deeper than 32" in m for m in messages) == ("nested" in case)
+    for message in messages:
+        assert text not in message and text.rsplit(".", 1)[1][:16] not in message
+        assert len(message) < 400
+
+
+def test_nesting_up_to_the_limit_still_decodes(rsa_key: rsa.RSAPrivateKey) -> None:
+    assert MAX_JSON_DEPTH == 32
+    text = hand_token(rsa_key, _claims_json(x=_deep(31)))  # the claims object is level 1
+    assert decode_token(text).claims["sub"] == "vid-1"
+    over = hand_token(rsa_key, _claims_json(x=_deep(32)))
+    with pytest.raises(InvalidToken, match="deeper than 32"):
+        decode_token(over)
+
+
+# (claims JSON, verify_token's reason or None, diagnose's error codes): values that decode
+# but are not what HeapStream means; they are judged, not crashed on.  Duplicate names:
+# the last one wins (RFC 7515 §4 and RFC 7519 §4 allow a parser that keeps the lexically
+# last member, which is what PyJWT's json does), the same in all three.
+_FAR = "9" * 400  # an int far beyond a float
+JUDGED = {
+    "exp NaN": (_claims_json(exp="NaN"), "expired", ["exp_missing"]),
+    "exp -Infinity": (_claims_json(exp="-Infinity"), "expired", ["exp_missing"]),
+    "exp 1e400": (_claims_json(exp="1e400"), "expired", ["exp_missing"]),
+    "exp a 400-digit int": (_claims_json(exp=_FAR), "malformed_token", ["exp_implausible"]),
+    "exp minus a 400-digit int": (_claims_json(exp="-" + _FAR), "expired", ["expired"]),
+    "nbf a 400-digit int": (_claims_json(nbf=_FAR), "not_yet_valid", ["not_yet_valid"]),
+    "nbf NaN": (_claims_json(nbf="NaN"), "not_yet_valid", ["not_yet_valid"]),
+    "aud NaN": (_claims_json(aud="NaN"), "wrong_audience", ["wrong_audience"]),
+    "sub a lone surrogate": (_claims_json(sub='"\\ud800"'), "wrong_subject", []),
+    "sub twice, the last right": ('{"sub":"vid-2","sub":"vid-1","aud":"v","exp":4e9}', None, []),
+    "sub twice, the last wrong": (
+        '{"sub":"vid-1","sub":"vid-2","aud":"v","exp":4e9}',
+        "wrong_subject",
+        [],
+    ),
+    "aud twice, the last wrong": (
+        '{"sub":"vid-1","aud":"v","aud":"x","exp":4e9}',
+        "wrong_audience",
+        ["wrong_audience"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(JUDGED))
+def test_hostile_values_are_judged_not_crashed_on(
+    case: str, rsa_key: rsa.RSAPrivateKey, public_pem: bytes
+) -> None:
+    claims, reason, errors = JUDGED[case]
+    text = hand_token(rsa_key, claims)
+    token = decode_token(text)  # decodes: nothing structural is wrong
+    assert repr(token) and token._repr_html_()  # and renders
+    if reason is None:
+        assert verify_token(text, public_pem, video_id="vid-1")["sub"] == "vid-1"
+    else:
+        exc = rejected(text, public_pem, video_id="vid-1")
+        assert exc.reason == reason
+        assert text not in str(exc) and len(str(exc)) < 400
+    found = diagnose(text, public_key=public_pem)
+    assert [f.code for f in found if f.severity == "error"] == errors
+    assert all(text not in f.message and len(f.message) < 400 for f in found)
+
+
+def test_leeway_and_now_are_checked(rsa_key: rsa.RSAPrivateKey, public_pem: bytes) -> None:
+    text = hand_token(rsa_key, good_claims())
+    for leeway in (math.nan, -1, math.inf, "30"):
+        with pytest.raises(InvalidArgument, match="leeway"):
+            verify_token(text, public_pem, leeway=leeway)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument, match="leeway"):
+            diagnose(text, leeway=leeway)  # type: ignore[arg-type]
+    for now in (math.nan, "now", math.inf):
+        with pytest.raises(InvalidArgument, match="now"):
+            verify_token(text, public_pem, now=now)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument, match="now"):
+            diagnose(text, now=now)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- crit
+# RFC 7515 §4.1.11: a recipient must refuse a JWS whose crit lists an extension it does not
+# understand.  HeapStream tokens use none, so any crit (and RFC 7797's b64) is refused.
+
+CRIT_HEADERS = {
+    "crit names a claim": {"crit": ["exp"], "exp": 1},
+    "crit names an unknown extension": {
+        "crit": ["http://example.com/x"],
+        "http://example.com/x": 1,
+    },
+    "crit names b64 (understood by PyJWT, not by us)": {"crit": ["b64"], "b64": True},
+    "crit with b64 false": {"crit": ["b64"], "b64": False},
+    "b64 false without crit": {"b64": False},
+    "crit empty": {"crit": []},
+    "crit not a list": {"crit": "exp"},
+    "crit names a missing parameter": {"crit": ["zip2"]},
+}
+
+
+@pytest.mark.parametrize("case", list(CRIT_HEADERS))
+def test_crit_is_refused(case: str, rsa_key: rsa.RSAPrivateKey, public_pem: bytes) -> None:
+    header = {"alg": "RS256", "typ": "JWT", "kid": KID, **CRIT_HEADERS[case]}
+    text = hand_token(rsa_key, good_claims(), header)
+    with pytest.raises(UnknownCriticalHeader) as info:
+        decode_token(text)
+    assert isinstance(info.value, InvalidToken) and "RFC 7515" in str(info.value)
+    exc = rejected(text, public_pem, video_id="vid-1")
+    assert exc.reason == "crit_not_understood"
+    assert "crit" in exc.detail
+    found = diagnose(text, public_key=public_pem)
+    assert found.codes == ["crit_not_understood"] and not found.ok
+    assert text not in str(exc) and text not in found[0].message
+
+
+# ---------------------------------------------------------------------------- aud as a list
+# RFC 7519 §4.1.3 lets aud be an array.  The lead's decision: a list of strings holding "v"
+# is accepted (as PyJWT does); anything else is wrong_audience, in verify_token, diagnose
+# and the sandbox alike.
+
+AUDIENCES: list[tuple[Any, bool]] = [
+    ("v", True),
+    (["v"], True),
+    (["x", "v"], True),
+    (["v", "v"], True),
+    (["x"], False),
+    ([], False),
+    ("", False),
+    (["v", 1], False),
+    ([["v"]], False),
+    ({"v": 1}, False),
+    ("V", False),
+    ("v ", False),
+    (1, False),
+    (None, False),
+]
+
+
+@pytest.mark.parametrize(("aud", "ok"), AUDIENCES)
+def test_aud_rule_is_one_rule(
+    aud: Any, ok: bool, rsa_key: rsa.RSAPrivateKey, public_pem: bytes
+) -> None:
+    text = hand_token(rsa_key, good_claims(aud=aud))
+    assert audience_matches(aud) is ok
+    if ok:
+        assert verify_token(text, public_pem, video_id="vid-1")["aud"] == aud
+    else:
+        exc = rejected(text, public_pem, video_id="vid-1")
+        assert exc.reason == "wrong_audience" and '"v"' in exc.detail
+    assert ("wrong_audience" in diagnose(text, public_key=public_pem).codes) is not ok
+
+
+# ---------------------------------------------------------------------------- the sandbox agrees
+
+
+@pytest.fixture(scope="module")
+def sandbox_private(sandbox: Any) -> rsa.RSAPrivateKey:
+    pem = sandbox.signing_key.private_key_pem().encode()
+    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
+
+
+def _sandbox_answer(sandbox: Any, http: Any, text: str) -> tuple[int, str | None]:
+    got = http.get(sandbox.url("master", sandbox.video_id, text))
+    assert got.status_code in (200, 403), got.text[:200]
+    if got.status_code == 200:
+        return 200, None
+    assert text not in got.text  # a refusal never echoes the token
+    return 403, got.json()["reason"]
+
+
+def _sandbox_token(sandbox: Any, key: rsa.RSAPrivateKey, claims: Any, **header: Any) -> str:
+    return hand_token(key, claims, {"alg": "RS256", "kid": sandbox.signing_key.key_id, **header})
+
+
+#: hostile JSON that fits in a URL the server reads (uvicorn takes request lines < 16 KiB);
+#: 5,000 levels is still five times Python's recursion limit.
+SANDBOX_UNDECODABLE = {
+    "claims nested 5,000 deep": (_HEADER, _claims_json(x=_deep(5000))),
+    "header nested 5,000 deep": (_HEADER[:-1] + ',"x":' + _deep(5000) + "}", _claims_json()),
+    "claims nested 900 deep": UNDECODABLE["claims nested 900 deep"],
+    "aud nested 33 deep": UNDECODABLE["aud nested 33 deep"],
+    "a 5,000-digit exp": UNDECODABLE["a 5,000-digit exp"],
+    "a non-string kid": UNDECODABLE["a non-string kid"],
+}
+
+
+@pytest.mark.slow  # the sandbox generates its media first (about 10 s alone)
+@pytest.mark.parametrize("case", list(SANDBOX_UNDECODABLE))
+def test_sandbox_answers_hostile_json_403_malformed(
+    case: str, sandbox: Any, http: Any, sandbox_private: rsa.RSAPrivateKey
+) -> None:
+    header, claims = SANDBOX_UNDECODABLE[case]
+    header = header.replace(KID, sandbox.signing_key.key_id)
+    claims = claims.replace('"vid-1"', f'"{sandbox.video_id}"')
+    text = hand_token(sandbox_private, claims, header)
+    assert _sandbox_answer(sandbox, http, text) == (403, "malformed_token")
+
+
+@pytest.mark.slow  # the sandbox generates its media first (about 10 s alone)
+def test_sandbox_refuses_crit(sandbox: Any, http: Any, sandbox_private: rsa.RSAPrivateKey) -> None:
+    claims = good_claims(sub=sandbox.video_id)
+    for extra in CRIT_HEADERS.values():
+        text = _sandbox_token(sandbox, sandbox_private, claims, **extra)
+        assert _sandbox_answer(sandbox, http, text) == (403, "crit_not_understood"), extra
+    assert _sandbox_answer(sandbox, http, _sandbox_token(sandbox, sandbox_private, claims)) == (
+        200,
+        None,
+    )
+
+
+@pytest.mark.slow  # the sandbox generates its media first (about 10 s alone)
+def test_sandbox_verify_token_and_diagnose_agree_on_aud_and_hostile_values(
+    sandbox: Any, http: Any, sandbox_private: rsa.RSAPrivateKey
+) -> None:
+    key = sandbox.signing_key
+    vid = sandbox.video_id
+    texts = [
+        _sandbox_token(sandbox, sandbox_private, good_claims(sub=vid, aud=a)) for a, _ in AUDIENCES
+    ]
+    texts += [
+        _sandbox_token(sandbox, sandbox_private, claims.replace('"vid-1"', f'"{vid}"'))
+        for claims, _, _ in JUDGED.values()
+    ]
+    for text in texts:
+        try:
+            verify_token(text, key, video_id=vid)
+            expected: tuple[int, str | None] = (200, None)
+        except TokenRejected as exc:
+            expected = (403, exc.reason)
+        assert _sandbox_answer(sandbox, http, text) == expected
+        errors = [f.code for f in diagnose(text, public_key=key) if f.severity == "error"]
+        if expected[1] in ("wrong_audience", "expired", "not_yet_valid"):
+            assert errors, text  # diagnose names a problem too
+        if expected == (200, None):
+            assert errors == []
+
+
+# ---------------------------------------------------------------------------- properties
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_claim_maps = st.dictionaries(
+    st.sampled_from(["sub", "aud", "exp", "nbf", "kid", "iat", "x"]), _json_values, max_size=6
+)
+_header_maps = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["RS256", "none", "HS256"]) | _json_values},
+    optional={
+        "kid": st.text(max_size=10) | _json_values,
+        "crit": _json_values,
+        "typ": _json_values,
+    },
+)
+
+
+def _all_messages(text: str, key: Any) -> list[str]:
+    """decode_token, verify_token and diagnose on ``text``: every message they produce.
+    Anything but a return or one of our exceptions fails the test."""
+    out: list[str] = []
+    try:
+        out.append(repr(decode_token(text)))
+    except HeapStreamError as exc:
+        out.append(str(exc))
+    try:
+        verify_token(text, key, video_id="vid-1")
+    except HeapStreamError as exc:
+        out.append(str(exc))
+    found = diagnose(text, public_key=key)
+    out += [repr(found), found._repr_html_()]
+    return out
+
+
+@pytest.mark.slow  # many RSA signatures and decodes
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=_header_maps, claims=_claim_maps)
+def test_property_any_json_gives_our_answers_without_quoting_the_token(
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    rsa_key: rsa.RSAPrivateKey,
+    skey: SigningKey,
+    windows: set[str],
+) -> None:
+    text = hand_token(rsa_key, claims, header)
+    for message in _all_messages(text, skey):
+        assert text not in message
+        assert text.rsplit(".", 1)[1][:24] not in message  # not even the signature
+        assert_no_secret(message, windows)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_mutated_tokens_give_our_answers_without_quoting_the_token(
+    data: st.DataObject, skey: SigningKey, windows: set[str]
+) -> None:
+    text = str(skey.mint("vid-1", 600))
+    pos = data.draw(st.integers(0, len(text) - 1))
+    how = data.draw(st.sampled_from(["flip", "cut", "dup", "insert"]))
+    if how == "flip":
+        text = text[:pos] + data.draw(st.characters(max_codepoint=0x10FFFF)) + text[pos + 1 :]
+    elif how == "cut":
+        text = text[:pos]
+    elif how == "dup":
+        text = text[:pos] + text[pos:] * 2
+    else:
+        text = text[:pos] + data.draw(st.text(max_size=8)) + text[pos:]
+    for message in _all_messages(text, skey):
+        if len(text) >= 24:
+            assert text not in message
+        assert_no_secret(message, windows)

@@ -26,6 +26,7 @@ from hs_notebook.urls import (
     embed_html,
     parse_signed_url,
     validate_id,
+    with_query,
 )
 
 #: a token-shaped string with every character that must be percent-encoded in a query
@@ -462,3 +463,71 @@ def test_embed_html_refuses_what_is_not_an_http_url_or_a_path(src: str) -> None:
 def test_embed_html_accepts_a_proxy_path() -> None:
     markup = embed_html("/user/ann/proxy/8000/e/1/v/?token=t")
     assert 'src="/user/ann/proxy/8000/e/1/v/?token=t"' in markup
+
+
+# ---------------------------------------------------------------------------- hostile input
+
+SECRET = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2In0.U0VDUkVULXNpZ25hdHVyZQ"
+
+
+def _clean(err: BaseException) -> str:
+    msg = str(err)
+    assert SECRET not in msg and SECRET.split(".")[2] not in msg, msg
+    return msg
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["//[", f"http://[::1/mmpl/{PROJECT}/vid-1/?token={SECRET}", f"http://h/\ud800?token={SECRET}"],
+)
+def test_text_that_is_no_url_is_not_a_heapstream_url(url: str, key: SigningKey) -> None:
+    with pytest.raises(InvalidArgument, match="not a HeapStream URL") as info:
+        parse_signed_url(url)
+    _clean(info.value)
+    # diagnose(token, url=...) reports the same, as our error (it used to crash)
+    from hs_notebook.diagnose import diagnose
+
+    with pytest.raises(InvalidArgument, match="not a HeapStream URL") as diag:
+        diagnose(key.mint("vid-1"), url=url)
+    _clean(diag.value)
+
+
+def test_a_url_with_two_tokens_is_ambiguous(hs: HeapStream) -> None:
+    url = hs.master_playlist_url("vid-1", SECRET) + "&token=other"
+    with pytest.raises(InvalidArgument, match="2 'token' query parameters") as info:
+        parse_signed_url(url)
+    _clean(info.value)
+
+
+@pytest.mark.parametrize("bad", ["vid\ud800", "\udcff"])
+def test_lone_surrogates_in_ids_and_tokens_are_our_errors(hs: HeapStream, bad: str) -> None:
+    with pytest.raises(InvalidId, match="lone surrogate"):
+        hs.embed_url(bad, SECRET)
+    with pytest.raises(InvalidArgument, match="token holds a lone surrogate") as info:
+        hs.master_playlist_url("vid-1", SECRET + bad)
+    _clean(info.value)
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
+        HeapStream(PROJECT, f"https://h.example/{bad}")
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
+        with_query(f"https://h.example/?token={SECRET}", a=bad)
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
+        embed_html(f"https://h.example/e/1/{bad}/?token={SECRET}", autoplay=True)
+
+
+def test_messages_that_quote_input_never_quote_a_token(hs: HeapStream) -> None:
+    signed = f"https://h.example/e/1/v/?token={SECRET}"
+    calls = [
+        lambda: hs.embed_url(signed, SECRET),  # a URL where an id belongs
+        lambda: hs.url("master", "..", SECRET),
+        lambda: HeapStream(PROJECT, signed),  # base_url with a query
+        lambda: HeapStream(PROJECT, f"ftp://h.example/?token={SECRET}"),
+        lambda: HeapStream(PROJECT, f"http://[::1/?token={SECRET}"),
+        lambda: embed_html(f"ftp://h.example/e/1/v/?token={SECRET}"),
+        lambda: with_query(f"http://[::1/?token={SECRET}", a="1"),
+        lambda: validate_id(SECRET + "/x", "video_id"),
+        lambda: validate_id(f"?token={SECRET}", "project_id", integer=True),
+    ]
+    for call in calls:
+        with pytest.raises(HeapStreamError) as info:
+            call()
+        _clean(info.value)

@@ -52,7 +52,7 @@ from hs_notebook.cli.base import (
     positive_seconds,
     whole_int,
 )
-from hs_notebook.errors import FetchError, NotFound, TokenRejected
+from hs_notebook.errors import FetchError, InvalidArgument, NotFound, TokenRejected
 from hs_notebook.extras import require_extra
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 def cmd_qa(args: argparse.Namespace) -> int:
     """``hs-notebook qa``: one ladder, every rule."""
     from hs_notebook.ladder import fetch_ladder, fetch_ladder_url
-    from hs_notebook.qa import qa
+    from hs_notebook.qa import RULES, qa
     from hs_notebook.redaction import redact
 
     target: str = args.target
@@ -98,19 +98,24 @@ def cmd_qa(args: argparse.Namespace) -> int:
         raise UsageError("--project-id is for a video id; a master URL already names it")
     if not url and args.project_id is None:
         raise UsageError("a video id needs --project-id (or give the signed master playlist URL)")
+    ignore = [i for value in args.ignore or [] for i in value.split(",") if i.strip()]
+    try:
+        RULES.select("heapstream", None, ignore)  # unknown ids: a usage error, before fetching
+    except InvalidArgument as exc:
+        raise UsageError(f"--ignore: {exc}") from None
     key = None if url else load_key(args)
     try:
         if url:
             ladder = fetch_ladder_url(target)
         else:
             ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
-        findings = qa(ladder, measure=not args.no_measure)
+        findings = qa(ladder, profile=args.profile, ignore=ignore, measure=not args.no_measure)
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
     if args.json:
         print(json.dumps({"target": shown, **findings.to_dict()}, indent=2))
     else:
-        print(f"{shown}: {ladder.summary()}")
+        print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
         print(findings.summary)
         for row in findings.table.to_dict("records"):
             extra = ""
@@ -269,6 +274,19 @@ def register(sub: Subparsers) -> None:
         "--no-measure",
         action="store_true",
         help="skip measuring segment sizes (the bitrate rules are then skipped)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("heapstream", "apple", "rfc8216"),
+        help="rule profile (default: heapstream for HeapStream and sandbox URLs, apple for "
+        "other origins)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=None,
+        metavar="RULE_ID[,RULE_ID...]",
+        help="do not run these rules (repeatable; ids as in the findings)",
     )
     p.set_defaults(func=cmd_qa)
 

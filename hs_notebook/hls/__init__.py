@@ -32,6 +32,7 @@ Malformed input raises :class:`hs_notebook.errors.PlaylistError` naming the prob
 
 from __future__ import annotations
 
+from hs_notebook.hls.bitrate import average_bitrate, peak_bitrate, peak_window
 from hs_notebook.hls.columns import AUDIO_CODECS, COLUMNS, VIDEO_CODECS
 from hs_notebook.hls.master import (
     AudioRendition,
@@ -71,11 +72,14 @@ __all__ = [
     "TextTrack",
     "Variant",
     "audio_table",
+    "average_bitrate",
     "iframe_table",
     "master_playlist_info",
     "media_playlist_info",
     "parse_master",
     "parse_media",
+    "peak_bitrate",
+    "peak_window",
     "read_master",
     "read_media",
     "renditions_table",

@@ -35,6 +35,11 @@ MPL_RE = re.compile(r"(?:^|/)mpl/([^/]+)/([^/]+)/")
 MPLT_RE = re.compile(r"(?:^|/)mplt/([^/]+)/([^/]+)/")
 
 
+#: A relative directory that ``urljoin`` appends to the base directory as it is: segments
+#: of unreserved characters, none of them ``.`` or ``..``, no scheme, no leading ``/``.
+_PLAIN_DIRECTORY_RE = re.compile(r"(?:(?!\.\.?/)[A-Za-z0-9_.~%-]+/)+")
+
+
 def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
     """A function making URIs absolute against ``base_uri``, exactly as ``urljoin`` does.
 
@@ -70,7 +75,10 @@ def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
             if prefix is None:
                 if directory.endswith("//"):  # "//host" or "scheme://host": no path yet
                     return urljoin(base_uri, uri)
-                prefix = directories[directory] = urljoin(base_uri, directory)
+                if _PLAIN_DIRECTORY_RE.fullmatch(directory):  # "v1/", "a/b/": no dot segments
+                    prefix = directories[directory] = base_dir + directory
+                else:
+                    prefix = directories[directory] = urljoin(base_uri, directory)
             return prefix + uri[slash:]
         result = whole.get(uri)
         if result is None:
@@ -113,7 +121,7 @@ def resolve_all(
 
 def path_ids(uri: str | None, pattern: re.Pattern[str]) -> str | None:
     """The id (second path component) after ``mpl/<project>/`` or ``mplt/<project>/``."""
-    if not uri:
+    if not uri or ("mpl/" not in uri and "mplt/" not in uri):  # most URIs: no preset's
         return None
     match = pattern.search(urlsplit(uri).path)
     return match.group(2) if match else None
@@ -166,7 +174,7 @@ def strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
         return pd.array(values, dtype="string")
     dtype = pd.StringDtype()
     if dtype.storage == "pyarrow":
-        return pd.arrays.ArrowStringArray(arrow, dtype=dtype)
+        return pd.arrays.ArrowStringArray(arrow, dtype=dtype)  # type: ignore[call-arg]  # stubs lag pandas 3
     return pd.array(arrow, dtype="string")
 
 
@@ -191,5 +199,5 @@ def utc_times(values: list[datetime | None]) -> pd.DatetimeIndex:
     try:
         micros = [_NAT if d is None else (d - _EPOCH) // _MICROSECOND for d in values]
     except TypeError:  # a naive date-time (no UTC offset): let pandas read it as UTC
-        return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("us")
+        return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("us")  # type: ignore[arg-type]
     return pd.DatetimeIndex(np.array(micros, np.int64).view("M8[us]")).tz_localize("UTC")

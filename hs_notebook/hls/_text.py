@@ -65,10 +65,20 @@ def _prepare(text: Any, what: str) -> str:
         raise InvalidArgument(f"the {what} must be str (playlist text), got {type(text).__name__}")
     if text.startswith("\ufeff"):
         text = text[1:]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no Unicode text has one
+        lineno = text.count("\n", 0, exc.start) + 1
+        raise PlaylistError(
+            f"line {lineno}: the {what} holds U+{ord(text[exc.start]):04X}, a lone surrogate "
+            "(not a Unicode character: text decoded with errors='surrogateescape'?); decode "
+            "the bytes as UTF-8 or pass them as bytes"
+        ) from None
     stripped = text.lstrip()
     if not stripped:
         raise PlaylistError(f"the {what} text is empty: there is nothing to parse")
     first = stripped[:300].splitlines()[0].strip()
+    lineno = len(text[: len(text) - len(stripped)].splitlines()) + 1  # after blank lines
     if first != "#EXTM3U":
         hint = ""
         if first.startswith("<"):
@@ -78,7 +88,7 @@ def _prepare(text: Any, what: str) -> str:
         elif first.startswith("WEBVTT"):
             hint = " (it is a WebVTT file: use hs_notebook.vtt instead)"
         raise PlaylistError(
-            f"line 1: an HLS playlist must start with #EXTM3U, got {first[:80]!r}{hint}"
+            f"line {lineno}: an HLS playlist must start with #EXTM3U, got {first[:80]!r}{hint}"
         )
     return text
 
@@ -102,6 +112,8 @@ def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
                 f"line {lineno}: unparseable attribute list in #{tag}: {item.strip()!r} is not "
                 f"NAME=VALUE: {line!r}"
             )
+    if tag in _VALUE_CHECKS:
+        return _check_values(tag, line, lineno, parts[1::2])
     return None
 
 
@@ -144,6 +156,11 @@ def scan_lines(text: str) -> Scan:
             extinf += 1
         elif name == "EXT-X-STREAM-INF":
             stream_inf += 1
+        elif name in _INT_TAGS:
+            if problem is None:
+                problem = _check_int_tag(name, line, lineno)
+            if pending != "EXT-X-STREAM-INF":
+                continue
         elif name not in attribute_tags and pending != "EXT-X-STREAM-INF":
             continue  # the common case: a plain tag, nothing to check
         if problem is not None:
@@ -219,6 +236,55 @@ _TYPED_ATTRIBUTES: dict[str, tuple[re.Pattern[str], str]] = {
 }
 
 
+#: The largest integer a table column (int64) holds; RFC 8216 decimal-integers go to 2^64-1.
+INT64_MAX = 2**63 - 1
+_TOO_LARGE = f"too large (this library reads integers up to {INT64_MAX})"
+
+
+def _check_int_tag(name: str, line: str, lineno: int) -> str | None:
+    """A problem sentence for an integer tag whose value is beyond :data:`INT64_MAX`."""
+    value = line.partition(":")[2].strip()
+    if value.isdigit() and int(value) > INT64_MAX:
+        return f"line {lineno}: #{name} {value!r} is {_TOO_LARGE}"
+    return None
+
+
+#: ``{tag: {attribute: (pattern of its value as written, what it must be)}}``: values
+#: checked while scanning, before m3u8 reads them (it truncates ``BANDWIDTH=2560000.4``
+#: to an int, and reads a quoted number as if unquoted).  Integers must also fit int64.
+_DIGITS_RE = re.compile(r"\d+")
+_BITS = "an integer of bits/s (an unquoted decimal-integer, RFC 8216 4.3.4.2)"
+_VALUE_CHECKS: dict[str, dict[str, tuple[re.Pattern[str], str]]] = {
+    tag: {
+        "BANDWIDTH": (_DECIMAL_RE, _BITS),
+        "AVERAGE-BANDWIDTH": (_DECIMAL_RE, _BITS),
+        "RESOLUTION": (re.compile(r'"?\d+x\d+"?'), "<width>x<height> in pixels"),
+    }
+    for tag in ("EXT-X-STREAM-INF", "EXT-X-I-FRAME-STREAM-INF")
+}
+_VALUE_CHECKS["EXT-X-MEDIA"] = {
+    "CHANNELS": (re.compile(r".*"), 'a quoted-string such as "2" or "16/JOC"'),
+}
+
+
+def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | None:
+    """A problem sentence naming the first attribute (of ``items``, the NAME=VALUE parts of
+    ``line``) whose value, as written, is not what RFC 8216 says it is (see
+    :data:`_VALUE_CHECKS`), or is too large."""
+    checks = _VALUE_CHECKS[tag]
+    for item in items:
+        name, _, raw = item.strip().partition("=")
+        rule = checks.get(name.strip().upper())
+        if rule is None:
+            continue
+        raw = raw.strip()
+        if not rule[0].fullmatch(raw):
+            return f"line {lineno}: in #{tag}, {name}={raw} is not {rule[1]}: {line[:120]!r}"
+        if any(len(n) > 18 and int(n) > INT64_MAX for n in _DIGITS_RE.findall(raw.split("/")[0])):
+            return f"line {lineno}: in #{tag}, {name}={raw[:40]} is {_TOO_LARGE}"
+    return None
+
+
 def _bad_attribute(value: str) -> str | None:
     """'NAME=value is not ...' for the first typed attribute with a malformed value."""
     for item in ATTRIBUTELISTPATTERN.split(value)[1::2]:
@@ -265,7 +331,43 @@ def _locate(lines: list[str], exc: Exception, what: str) -> PlaylistError:
     return PlaylistError(f"could not parse the {what} ({type(exc).__name__}: {exc})")
 
 
+_LAST_MSN_RE = re.compile(r"(?:^|[:,])\s*LAST-MSN\s*=", re.IGNORECASE)
+
+
+def _complete_rendition_reports(scan: Scan) -> str:
+    """The playlist text with ``LAST-MSN`` written into every ``#EXT-X-RENDITION-REPORT``
+    that omits it.
+
+    RFC 8216bis 4.4.5.4 lets a report omit LAST-MSN (and LAST-PART) when they equal the
+    current playlist's; m3u8 requires LAST-MSN.  The value filled in is the current
+    playlist's last Media Sequence Number: EXT-X-MEDIA-SEQUENCE + the complete segments,
+    minus one, plus one when Partial Segments follow the last complete one.
+    """
+    sequence = 0
+    last_uri = 0  # index (in lines) of the last URI line
+    last_part = -1
+    for i, raw in enumerate(scan.lines):
+        line = raw.strip()
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            value = line.partition(":")[2].strip()
+            sequence = int(value) if value.isdigit() else 0
+        elif line.startswith("#EXT-X-PART:"):
+            last_part = i
+        elif line and not line.startswith("#"):
+            last_uri = i
+    last_msn = sequence + scan.extinf_count - 1 + (1 if last_part > last_uri else 0)
+    out: list[str] = []
+    for raw in scan.lines:
+        line = raw.strip()
+        if line.startswith("#EXT-X-RENDITION-REPORT:") and not _LAST_MSN_RE.search(line):
+            raw = f"{line},LAST-MSN={max(last_msn, 0)}"
+        out.append(raw)
+    return "\n".join(out) + "\n"
+
+
 def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8, Scan]:
+    """Check ``text`` and parse it with m3u8: the model and what the scan of its lines
+    found.  Every failure is a :class:`PlaylistError` naming the line where it can."""
     what = f"{expect} playlist"
     if base_uri is not None and not isinstance(base_uri, str):
         raise InvalidArgument(f"base_uri must be a str or None, got {type(base_uri).__name__}")
@@ -274,10 +376,18 @@ def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8
     _check_kind(scan, expect)
     if scan.problem:
         raise PlaylistError(scan.problem)
+    if "EXT-X-RENDITION-REPORT" in scan.tags:
+        text = _complete_rendition_reports(scan)
     try:
         playlist = m3u8.loads(text, uri=base_uri or None)
     except Exception as exc:  # wrap whatever m3u8 raises; never leak a bare ValueError
         raise _locate(scan.lines, exc, what) from exc
+    sequence = playlist.media_sequence or 0
+    if sequence + max(scan.extinf_count - 1, 0) > INT64_MAX:
+        raise PlaylistError(
+            f"#EXT-X-MEDIA-SEQUENCE {sequence} + {scan.extinf_count} segments runs past "
+            f"{INT64_MAX}, the largest media sequence number this library reads"
+        )
     return playlist, scan
 
 

@@ -42,6 +42,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "subtitles_group": "SUBTITLES: GROUP-ID of its subtitle renditions, or <NA>",
         "closed_captions": "CLOSED-CAPTIONS: its closed-caption GROUP-ID, the literal NONE "
         "(explicitly none), or <NA> (attribute absent)",
+        "pathway_id": "PATHWAY-ID: the content-steering pathway this variant belongs to, or "
+        '<NA> (RFC 8216bis: absent means the pathway ".")',
         **_VARIANT_URI,
     },
     "text_tracks": {

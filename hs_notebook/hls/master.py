@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import m3u8
@@ -93,6 +93,7 @@ class Variant:
     audio_group: str | None
     subtitles_group: str | None
     closed_captions: str | None
+    pathway_id: str | None
     uri: str | None
 
     @classmethod
@@ -120,6 +121,7 @@ class Variant:
             audio_group=info.audio,
             subtitles_group=info.subtitles,
             closed_captions=unquote(info.closed_captions),
+            pathway_id=info.pathway_id,
             uri=uri,
         )
 
@@ -268,7 +270,8 @@ class MasterPlaylist:
         text_tracks: the subtitles and closed-captions renditions (:class:`TextTrack`).
         audio: the audio renditions (:class:`AudioRendition`).
         iframes: the I-frame streams (:class:`IFrameStream`).
-        model: the ``m3u8.M3U8`` model it was read from.
+
+    It keeps no reference to the ``m3u8`` model: use :func:`parse_master` for that.
     """
 
     base_uri: str | None
@@ -277,7 +280,6 @@ class MasterPlaylist:
     text_tracks: tuple[TextTrack, ...]
     audio: tuple[AudioRendition, ...]
     iframes: tuple[IFrameStream, ...]
-    model: m3u8.M3U8 = field(repr=False, compare=False)
 
 
 def _media_of(model: m3u8.M3U8, types: tuple[str, ...]) -> list[Any]:
@@ -324,7 +326,6 @@ def read_master(text: str, base_uri: str | None = None) -> MasterPlaylist:
         iframes=tuple(
             IFrameStream.from_m3u8(i, s, resolve) for i, s in enumerate(model.iframe_playlists)
         ),
-        model=model,
     )
 
 

@@ -5,7 +5,7 @@ segments out, one row each."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from hs_notebook.errors import PlaylistError
 from hs_notebook.hls._arrays import ints, resolve_all, resolver, strings, utc_times
-from hs_notebook.hls._text import Scan, line_of, nth_extinf, parse_text
+from hs_notebook.hls._text import INT64_MAX, Scan, line_of, nth_extinf, parse_text
 from hs_notebook.hls.columns import COLUMNS, documented
 
 __all__ = [
@@ -73,7 +73,9 @@ class MediaPlaylist:
         discontinuities: number of EXT-X-DISCONTINUITY tags before segments.
         key_iv: some EXT-X-KEY has an IV attribute.
         key_format: some EXT-X-KEY has KEYFORMAT or KEYFORMATVERSIONS.
-        model: the ``m3u8.M3U8`` model it was read from.
+
+    It keeps no reference to the ``m3u8`` model (which costs about a kilobyte per
+    segment): use :func:`parse_media` for that.
     """
 
     info: MediaPlaylistInfo
@@ -82,7 +84,6 @@ class MediaPlaylist:
     discontinuities: int
     key_iv: bool
     key_format: bool
-    model: m3u8.M3U8 = field(repr=False)
 
 
 def parse_media(text: str, base_uri: str | None = None) -> m3u8.M3U8:
@@ -174,7 +175,6 @@ def read_media(media_text: str, base_uri: str | None = None) -> MediaPlaylist:
         discontinuities=sum(1 for seg in segments if seg.discontinuity),
         key_iv=any(key.iv for key in keys),
         key_format=any(key.keyformat or key.keyformatversions for key in keys),
-        model=playlist,
     )
 
 
@@ -293,6 +293,12 @@ def _byteranges(segments: Any, lines: list[str]) -> tuple[list[Any], list[Any]]:
             offset = int(offset_text) if at else None
         except ValueError:
             length = offset = -1
+        if max(length, offset or 0) + (length if offset is not None else 0) > INT64_MAX:
+            raise PlaylistError(
+                f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
+                f"{byterange!r} of segment {i} is too large (this library reads byte "
+                f"offsets up to {INT64_MAX})"
+            )
         if length < 0 or (offset is not None and offset < 0):
             raise PlaylistError(
                 f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "

@@ -15,8 +15,11 @@ The rules, in one place:
   playlist but is not raises :class:`~hs_notebook.errors.PlaylistError` naming what came
   instead (``image/jpeg (71344 bytes)``, or at most 60 printable characters of text).  A
   401/403 from another origin after a redirect that (by the rule below) left the token
-  behind says so in its detail.  Arguments of the wrong type or value raise
-  :class:`~hs_notebook.errors.InvalidArgument` before anything is sent.
+  behind says so in its detail.  Arguments of the wrong type or value (a malformed URL,
+  a lone surrogate, ...) raise :class:`~hs_notebook.errors.InvalidArgument` before
+  anything is sent; a redirect to a malformed ``Location`` (``http:////[/x``, a bad port
+  or IDNA label, not http(s)) raises :class:`~hs_notebook.errors.FetchError` and is not
+  retried.  No message quotes a token.
 * **Tokens are bearer credentials**: a child URI on the *same origin* (scheme, host,
   port) as its parent that has no ``token`` query parameter gets the parent's token
   (:func:`child_url`); a token is never added to another origin.  Redirects are followed
@@ -26,7 +29,12 @@ The rules, in one place:
   loses the token (it would travel in clear text), and so does an ``http`` -> ``https``
   upgrade (a different origin; mint the URL on ``https`` in the first place).  The
   ``Authorization``, ``Cookie`` and ``Proxy-Authorization`` headers given by the caller
-  stay on that origin too; no ``Referer`` is ever sent.  URLs in messages, reprs and the
+  stay on that origin too; no ``Referer`` is ever sent.  A URL with two ``token``
+  parameters (``?token=A&token=B``, either name percent-encoded or not) is refused with
+  :class:`~hs_notebook.errors.InvalidArgument` naming the parameter, and nothing is
+  sent: origins differ in which one they read (the sandbox the last, httpx the first),
+  so the token checked here could differ from the one the origin checks; a redirect
+  adding a second one is a :class:`~hs_notebook.errors.FetchError`.  URLs in messages, reprs and the
   log records of every library that sees requests (``httpx``, ``httpcore``,
   ``hpack``, ``h2``) are redacted (:mod:`hs_notebook.redaction`).
 * **Bounded**: every request has the client's timeouts (connect, each read of a
@@ -42,7 +50,12 @@ The rules, in one place:
   hold a call forever.  A retry whose backoff would end past the deadline is not made.
   Streams (:meth:`Client.stream`, :meth:`AsyncClient.open_stream`) and downloads are
   exempt: they can rightly take long and their per-read timeouts still apply
-  (``open_stream(..., deadline=s)`` bounds the opening of one stream if wanted).
+  (``open_stream(..., deadline=s)`` bounds the opening of one stream if wanted);
+  ``SyncStream.iter_bytes(idle_timeout=s)`` and ``download(idle_timeout=...)`` (30 s by
+  default) bound the wait for each chunk, so a body that stalls or trickles cannot hold
+  them forever.
+* **TLS**: certificates are verified (``verify=True``: the default CA bundle, honouring
+  ``SSL_CERT_FILE``); ``verify`` also takes a CA bundle path or an ``ssl.SSLContext``.
 
 The sync :class:`Client` runs the async one on a private event-loop thread, so it works
 the same in a script and in a Jupyter cell where an asyncio loop is already running; and

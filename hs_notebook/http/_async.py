@@ -36,6 +36,7 @@ from hs_notebook.http._rules import (
     parse_url,
     redirect_url,
     request_url,
+    single_token,
 )
 from hs_notebook.http._transport import transport
 from hs_notebook.redaction import install_log_redaction, redact
@@ -80,6 +81,20 @@ class ClientSettings(TypedDict, total=False):
     verify: ssl.SSLContext | str | bool
 
 
+_LOCATION = "hs_notebook.location"
+
+
+async def _take_location(response: httpx.Response) -> None:
+    """Move a redirect's ``Location`` header out of httpx's sight, into
+    ``response.extensions``: httpx builds the next request of every redirect even when it
+    does not follow it, and a malformed ``Location`` (``http:x``, ``http:////[/x``, a bad
+    IDNA label) then escapes as ``httpx.InvalidURL`` or ``ValueError``.  Redirects are
+    followed by :meth:`AsyncClient._open`, by the token rules, with our errors."""
+    if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
 def _user_agent() -> str:
     try:
         from importlib.metadata import version
@@ -122,9 +137,18 @@ def check_deadline(deadline: Any) -> float | None:
     )
 
 
-def _check_verify(verify: Any) -> ssl.SSLContext | str | bool:
-    if isinstance(verify, bool | ssl.SSLContext) or (isinstance(verify, str) and verify):
+def _check_verify(verify: Any) -> ssl.SSLContext | bool:
+    """``verify`` as httpx takes it: ``True``/``False``, an :class:`ssl.SSLContext`, or
+    (from the path of a CA bundle) a default context trusting that bundle."""
+    if isinstance(verify, bool | ssl.SSLContext):
         return verify
+    if isinstance(verify, str) and verify:
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidArgument(
+                f"verify={redact(repr(verify))} is not a readable CA bundle (PEM): {exc}"
+            ) from None
     raise InvalidArgument(
         "verify must be True (the default CA bundle), False (no TLS verification), the path "
         f"of a CA bundle, or an ssl.SSLContext; got {type(verify).__name__}"
@@ -180,9 +204,13 @@ def _check_headers(headers: Any, what: str = "headers") -> dict[str, str]:
         )
     for name, value in headers.items():
         if not isinstance(name, str) or not name:
-            raise InvalidArgument(f"{what}: a header name must be a non-empty str, got {name!r}")
+            raise InvalidArgument(
+                f"{what}: a header name must be a non-empty str, got {redact(repr(name))}"
+            )
         if not isinstance(value, str):
-            raise InvalidArgument(f"{what}[{name!r}] must be a str, got {type(value).__name__}")
+            raise InvalidArgument(
+                f"{what}[{redact(repr(name))}] must be a str, got {type(value).__name__}"
+            )
     return dict(headers)
 
 
@@ -191,12 +219,12 @@ def _check_allow_status(allow_status: Any) -> Collection[int]:
     if isinstance(allow_status, str | bytes) or not isinstance(allow_status, Collection):
         raise InvalidArgument(
             f"allow_status must be a collection of HTTP statuses such as (404,), got "
-            f"{allow_status!r}"
+            f"{redact(repr(allow_status))}"
         )
     for status in allow_status:
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status < 600:
             raise InvalidArgument(
-                f"allow_status must hold HTTP statuses (ints 100-599), got {status!r}"
+                f"allow_status must hold HTTP statuses (ints 100-599), got {redact(repr(status))}"
             )
     return frozenset(allow_status)
 
@@ -262,6 +290,7 @@ class AsyncClient:
             limits=limits,
             headers=all_headers,
             follow_redirects=False,
+            event_hooks={"response": [_take_location]},
             transport=transport(http2, limits, self.verify),
         )
 
@@ -303,7 +332,7 @@ class AsyncClient:
         ``parsed`` is ``url`` already parsed (a long token URL costs more to parse than
         the rest of a request's bookkeeping, so it is parsed once per request)."""
         first = parsed if parsed is not None else parse_url(url)
-        token = first.params.get("token") or None
+        token = single_token(first)  # two tokens: refused here, before anything is sent
         home = origin_of(first)
         current = url
         target: httpx.URL = first.copy_with(fragment=None) if first.fragment else first
@@ -312,15 +341,8 @@ class AsyncClient:
             if _hop and origin_of(target) != home:
                 for name in CROSS_ORIGIN_UNSAFE_HEADERS:
                     request.headers.pop(name, None)
-            try:
-                response = await self._http.send(request, stream=True)
-            except httpx.RemoteProtocolError as exc:
-                # httpx parses Location even when not following it; a bad one is no
-                # dropped connection and is not worth retrying
-                if "location header" not in str(exc).lower():
-                    raise
-                raise bad_redirect(method, current, str(exc)) from None
-            location = response.headers.get("location")
+            response = await self._http.send(request, stream=True)
+            location = response.extensions.get(_LOCATION)
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response, current
             await response.aclose()
@@ -329,6 +351,7 @@ class AsyncClient:
             try:
                 current = redirect_url(current, location, token=token, token_origin=home)
                 target = request_url(current)
+                single_token(target)
             except InvalidArgument as exc:
                 raise bad_redirect(method, current, str(exc)) from None
             if target.fragment:

@@ -40,7 +40,9 @@ Expect = Literal["playlist", "vtt"] | None
 def check_expect(expect: Any) -> None:
     """Raise :class:`InvalidArgument` unless ``expect`` is ``"playlist"``, ``"vtt"`` or None."""
     if expect is not None and expect not in ("playlist", "vtt"):
-        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+        raise InvalidArgument(
+            f"expect must be 'playlist', 'vtt' or None, got {redact(repr(expect))}"
+        )
 
 
 @dataclass(frozen=True)
@@ -121,13 +123,12 @@ def check_expected(
     """Raise unless the body (``content``, decoded as ``text``) is what ``expect`` says."""
     if expect is None:
         return
+    check_expect(expect)
     error: type[HeapStreamError]
     if expect == "playlist":
         marker, error, what = "#EXTM3U", PlaylistError, "an HLS playlist"
-    elif expect == "vtt":
-        marker, error, what = "WEBVTT", VTTError, "WebVTT"
     else:
-        raise InvalidArgument(f"expect must be 'playlist', 'vtt' or None, got {expect!r}")
+        marker, error, what = "WEBVTT", VTTError, "WebVTT"
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     head = text.lstrip()[:200]
     looks_html = ctype in ("text/html", "application/xhtml+xml") or head[:1] == "<"
@@ -221,7 +222,13 @@ def describe_target(url: str) -> tuple[str, str | None]:
         return "", None
     if signed is None:
         return "", None
-    return f"{signed.kind} {signed.id!r}", str(signed.project_id)
+    return f"{signed.kind} {redact(repr(signed.id))}", str(signed.project_id)
+
+
+def _said(payload: dict[str, Any], key: str) -> str | None:
+    """A text field of the origin's JSON answer, redacted (an origin may echo the token)."""
+    value = payload.get(key)
+    return redact(value) if isinstance(value, str) else None
 
 
 def status_error(
@@ -238,8 +245,8 @@ def status_error(
             pass
     shown = redact(url)
     if status in (401, 403):
-        reason = payload.get("reason") if isinstance(payload.get("reason"), str) else None
-        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        reason = _said(payload, "reason")
+        detail = _said(payload, "detail")
         if reason is None:
             reason = "forbidden"
             detail = detail or (
@@ -254,7 +261,7 @@ def status_error(
         )
     if status == 404:
         label, project = describe_target(url)
-        detail = payload.get("detail") if isinstance(payload.get("detail"), str) else None
+        detail = _said(payload, "detail")
         msg = f"not found: {label} does not exist in project {project}" if label else "not found"
         msg += f" (404 from {shown})"
         if detail:

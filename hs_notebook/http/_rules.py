@@ -1,7 +1,14 @@
 """URL and token-propagation rules of the client (pure: no I/O).
 
 A token is a bearer credential: it goes to the origin (scheme, host, port) it was sent
-to and to no other, on child URIs and across redirects alike.
+to and to no other, on child URIs and across redirects alike.  A URL with two ``token``
+parameters (``?token=A&token=B``, names percent-encoded or not) is refused
+(:func:`single_token`): origins differ in which one they read, so the token checked here
+could differ from the one the origin checks.
+
+Malformed input (a bad port, an unclosed IPv6 bracket, a malformed IDNA label, a lone
+surrogate, ...) raises :class:`~hs_notebook.errors.InvalidArgument` (a playlist URI:
+:class:`~hs_notebook.errors.PlaylistError`), never quoting a token.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import httpx
 
 from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.redaction import redact
+from hs_notebook.validate import unicode_text
 
 __all__ = [
     "CROSS_ORIGIN_UNSAFE_HEADERS",
@@ -25,6 +33,7 @@ __all__ = [
     "redirect_url",
     "request_url",
     "same_origin",
+    "single_token",
     "token_of",
     "with_token",
     "without_token",
@@ -38,16 +47,44 @@ CROSS_ORIGIN_UNSAFE_HEADERS = ("authorization", "cookie", "proxy-authorization")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+#: What httpx and urllib raise on a malformed URL: ``ValueError`` covers an unclosed IPv6
+#: bracket, a malformed IDNA label (``idna.IDNAError``) and lone surrogates
+#: (``UnicodeEncodeError``).
+_URL_ERRORS = (httpx.InvalidURL, ValueError)
+
+
+def _host_checked(u: httpx.URL) -> httpx.URL:
+    """``u``, once its host decodes (httpx decodes an IDNA ``xn--`` host lazily, so a
+    malformed label would fail later, in the middle of a rule)."""
+    u.host  # noqa: B018
+    return u
+
+
 def parse_url(url: str | httpx.URL) -> httpx.URL:
     """``httpx.URL(url)``, with a malformed URL raised as :class:`InvalidArgument`."""
     if isinstance(url, httpx.URL):
         return url
     if not isinstance(url, str):
         raise InvalidArgument(f"a URL must be a str, got {type(url).__name__}")
+    unicode_text("the URL", url)
     try:
-        return httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise InvalidArgument(f"not a valid URL: {redact(str(url))!r} ({exc})") from None
+        return _host_checked(httpx.URL(url))
+    except _URL_ERRORS as exc:
+        raise InvalidArgument(f"not a valid URL: {redact(url)!r} ({redact(str(exc))})") from None
+
+
+def single_token(url: httpx.URL) -> str | None:
+    """The value of the one ``token`` parameter of ``url`` (``None`` when it has none or
+    an empty one).  Two or more ``token`` parameters raise :class:`InvalidArgument`
+    naming the parameter (and quoting no token): which one an origin reads differs (the
+    first, the last, or a refusal), so the request would be ambiguous."""
+    values = url.params.get_list("token")
+    if len(values) > 1:
+        raise InvalidArgument(
+            f"the URL {redact(str(url))!r} has {len(values)} 'token' query parameters; which one "
+            "the origin reads is ambiguous, so it is refused: keep exactly one 'token'"
+        )
+    return values[0] if values and values[0] else None
 
 
 def request_url(url: Any, name: str = "url") -> httpx.URL:
@@ -70,8 +107,12 @@ def request_url(url: Any, name: str = "url") -> httpx.URL:
 def origin_of(url: str | httpx.URL) -> tuple[str, str, int | None]:
     """``(scheme, host, port)`` of an absolute URL, with the default port made explicit."""
     u = parse_url(url)
+    try:
+        host = u.host.lower()
+    except _URL_ERRORS as exc:  # an httpx.URL made elsewhere, with a malformed IDNA host
+        raise InvalidArgument(f"not a valid URL: {redact(str(u))!r} ({exc})") from None
     scheme = u.scheme.lower()
-    return scheme, u.host.lower(), u.port if u.port is not None else DEFAULT_PORTS.get(scheme)
+    return scheme, host, u.port if u.port is not None else DEFAULT_PORTS.get(scheme)
 
 
 def origin_text(url: str) -> str:
@@ -90,15 +131,16 @@ def same_origin(a: str | httpx.URL, b: str | httpx.URL) -> bool:
 
 
 def token_of(url: str | httpx.URL) -> str | None:
-    """The value of the ``token`` query parameter, or ``None``."""
-    value = parse_url(url).params.get("token")
-    return value or None
+    """The value of the ``token`` query parameter, or ``None``; two ``token`` parameters
+    raise :class:`InvalidArgument` (see :func:`single_token`)."""
+    return single_token(parse_url(url))
 
 
 def with_token(url: str | httpx.URL, token: str) -> str:
-    """``url`` with its ``token`` query parameter set to ``token``."""
+    """``url`` with its ``token`` query parameter set to ``token`` (any others removed)."""
     if not isinstance(token, str):  # a Token is a str
         raise InvalidArgument(f"token must be a str, got {type(token).__name__}")
+    unicode_text("token", token)
     return str(parse_url(url).copy_set_param("token", str(token)))
 
 
@@ -123,13 +165,14 @@ def child_url(parent_url: str | httpx.URL, uri: str) -> str:
     parent = parse_url(parent_url)
     if not isinstance(uri, str):
         raise InvalidArgument(f"a playlist URI must be a str, got {type(uri).__name__}")
+    unicode_text("a playlist URI", uri, error=PlaylistError)
     try:
-        target = parent.join(uri)
-    except httpx.InvalidURL as exc:
+        target = _host_checked(parent.join(uri))
+    except _URL_ERRORS as exc:
         raise PlaylistError(
-            f"the playlist URI {redact(str(uri))!r} is not a valid URL ({exc})"
+            f"the playlist URI {redact(uri)!r} is not a valid URL ({redact(str(exc))})"
         ) from None
-    token = parent.params.get("token")
+    token = single_token(parent)
     if token and "token" not in target.params and same_origin(parent, target):
         return with_token(target, token)
     return str(target)
@@ -153,11 +196,12 @@ def redirect_url(
         raise InvalidArgument(f"location must be a str, got {type(location).__name__}")
     if token is not None and not isinstance(token, str):
         raise InvalidArgument(f"token must be a str or None, got {type(token).__name__}")
+    unicode_text("the redirect target", location)
     try:
-        target = parse_url(current_url).join(location)
-    except httpx.InvalidURL as exc:
+        target = _host_checked(parse_url(current_url).join(location))
+    except _URL_ERRORS as exc:
         raise InvalidArgument(
-            f"not a valid redirect target: {redact(location)!r} ({exc})"
+            f"not a valid redirect target: {redact(location)!r} ({redact(str(exc))})"
         ) from None
     if token_origin is None:
         home = origin_of(current_url)

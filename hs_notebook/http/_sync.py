@@ -20,7 +20,7 @@ from hs_notebook.errors import FetchError, InvalidArgument
 from hs_notebook.http._async import AsyncClient, ClientSettings
 from hs_notebook.http._responses import Expect, Fetched, describe_exception
 from hs_notebook.redaction import redact
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import positive_int, positive_seconds
 
 __all__ = ["Client", "SyncStream", "default_client"]
 
@@ -295,20 +295,40 @@ class SyncStream:
         self.headers: httpx.Headers = response.headers
         self._closed = False
 
-    def iter_bytes(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
-        """The body, in chunks of about ``chunk_size`` bytes.
+    def iter_bytes(
+        self, chunk_size: int = 1 << 16, *, idle_timeout: float | None = None
+    ) -> Iterator[bytes]:
+        """The body, in chunks of ``chunk_size`` bytes (the last one shorter).
 
         A dropped connection or a body shorter than Content-Length raises
-        :class:`FetchError` (with the httpx error as ``__cause__``).
+        :class:`FetchError` (with the httpx error as ``__cause__``).  With
+        ``idle_timeout`` (seconds), a chunk that takes longer than that to arrive raises
+        :class:`FetchError` too: a body that stalls, or trickles in slower than
+        ``chunk_size`` bytes per ``idle_timeout``, cannot hold the reader forever (the
+        per-read timeout alone does not stop a byte every few seconds, nor a starved
+        HTTP/2 stream).
         """
         positive_int("chunk_size", chunk_size)
+        idle = positive_seconds(
+            "idle_timeout", idle_timeout, optional=True, hint="or None for no limit"
+        )
         agen = cast(AsyncGenerator[bytes, None], self._response.aiter_bytes(chunk_size))
         try:
             while True:
                 try:
-                    chunk = self._runner.submit(agen.__anext__())
+                    step = agen.__anext__()
+                    chunk = self._runner.submit(
+                        step if idle is None else asyncio.wait_for(step, idle)
+                    )
                 except StopAsyncIteration:
                     return
+                except TimeoutError:
+                    raise FetchError(
+                        f"GET {redact(self.final_url)} stalled: no {chunk_size}-byte chunk of "
+                        f"the body arrived within idle_timeout={idle:g} s (a stalled or "
+                        "trickling origin); pass a larger idle_timeout, or None for no limit",
+                        url=redact(self.final_url),
+                    ) from None
                 except (httpx.TransportError, httpx.StreamError) as exc:
                     raise FetchError(
                         f"GET {redact(self.final_url)} failed while reading the body: "

@@ -94,7 +94,7 @@ class Backend(httpcore.AsyncNetworkBackend):
 
 
 def transport(
-    http2: bool, limits: httpx.Limits, verify: ssl.SSLContext | str | bool = True
+    http2: bool, limits: httpx.Limits, verify: ssl.SSLContext | bool = True
 ) -> httpx.AsyncHTTPTransport:
     """httpx's transport (TLS verified with ``verify``: the default context, with
     ``SSL_CERT_FILE`` honoured, unless given) over :class:`LinearPool` and

@@ -228,23 +228,22 @@ def ladder_from_text(
     uris = [v.uri for v in effective]
     # the URIs as written, only needed when a media key is neither a preset id nor resolved
     if base_uri and not set(given) <= set(keys) | set(uris):
-        raw_uris = [v.uri for v in read_master(master_text).variants]
+        raw_uris = [v.uri for v in read_master(master_text).variants]  # as written
     else:
         raw_uris = uris
     built: dict[str, LadderMedia] = {}
     used: set[str] = set()
-    for key, uri, raw_uri in zip(keys, uris, raw_uris, strict=True):
+    for key, uri, raw_uri in zip(keys, uris, raw_uris, strict=True) if given else ():
         if key is None or key in built:
             continue
-        candidates = [key, uri, raw_uri]
-        if isinstance(uri, str):
-            candidates.append(without_token(uri) if "://" in uri else uri)
-        for cand in candidates:
-            if isinstance(cand, str) and cand in given:
-                base = uri if isinstance(uri, str) and "://" in uri else None
-                built[key] = LadderMedia(key, given[cand], base)
-                used.add(cand)
-                break
+        match = next((c for c in (key, uri, raw_uri) if isinstance(c, str) and c in given), None)
+        if match is None and isinstance(uri, str) and "://" in uri:
+            bare = without_token(uri)
+            match = bare if bare in given else None
+        if match is not None:
+            base = uri if isinstance(uri, str) and "://" in uri else None
+            built[key] = LadderMedia(key, given[match], base)
+            used.add(match)
     unknown = [k for k in given if k not in used]
     if unknown:
         raise InvalidArgument(

@@ -45,6 +45,7 @@ from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
 from hs_notebook.redaction import redact, redact_frame
 from hs_notebook.tokens import Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
+from hs_notebook.validate import positive_int
 from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
@@ -324,9 +325,10 @@ class Ladder:
         self._sizes: dict[str, pd.Series] = {}
         self._sprites: dict[str, bytes] = {}
         self._storyboard_urls: dict[str, str] = {}
-        self._master = master
-        # the variants with effective URIs (what the renditions table shows)
+        # the variants with effective URIs (what the renditions table shows), kept once: the
+        # master's own rows (URIs as resolved) are not needed any more
         self._variants = variants if variants is not None else effective_variants(master)
+        self._master = dataclasses.replace(master, variants=self._variants)
         # tables are built on first use (an audit of thousands of videos only needs the
         # facts); one assigned or handed out may be edited, so QA then reads the table
         self._tables: dict[str, pd.DataFrame] = {}
@@ -419,7 +421,10 @@ class Ladder:
             row = _facts_row(media.facts) if media is not None else {}
             for name in _FACT_DTYPES:
                 facts[name].append(row.get(name))
-        return {name: pd.array(facts[name], dtype=dtype) for name, dtype in _FACT_DTYPES.items()}
+        return {
+            name: pd.array(facts[name], dtype=dtype)  # type: ignore[call-overload]
+            for name, dtype in _FACT_DTYPES.items()
+        }
 
     # plain data ----------------------------------------------------------------------
     @property
@@ -642,8 +647,7 @@ class Ladder:
     async def _measure(
         self, ac: AsyncClient, preset_ids: str | Iterable[str] | None, concurrency: int
     ) -> pd.DataFrame:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
+        positive_int("concurrency", concurrency)
         wanted = _preset_list(preset_ids)
         keys = list(self._media) if wanted is None else list(dict.fromkeys(map(self._key, wanted)))
         jobs: list[tuple[str, int, str, float, Any]] = []
@@ -685,8 +689,8 @@ class Ladder:
             for s, d in zip(sizes, frame["duration"].tolist(), strict=True)
         ]
         frame["bitrate"] = pd.array(bitrate, dtype="Int64")
-        for key, part in frame.groupby("preset_id", sort=False):
-            self._sizes[str(key)] = pd.Series(part["size"].to_numpy(), index=part["index"])
+        for pid, part in frame.groupby("preset_id", sort=False):
+            self._sizes[str(pid)] = pd.Series(part["size"].to_numpy(), index=part["index"])
         return frame
 
     async def measure_segment_sizes_async(

@@ -5,6 +5,13 @@ Authoring Specification and HeapStream's own limits.
 >>> report                     # renders in a notebook: "1 error, 2 warnings, 21 rules passed"
 >>> report.table               # one row per finding (columns in COLUMNS)
 
+Rule profiles (:data:`PROFILES`): ``qa(ladder, profile="heapstream" | "apple" | "rfc8216")``,
+by default heapstream for HeapStream and sandbox ladders and apple for other origins
+(:func:`default_profile`); ``rules=`` / ``ignore=`` pick rules by id.  The report says
+which profile it checked.  Ladder rules that compare neighbours compare like with like:
+one ladder per content-steering pathway, video range and audio group, never a variant with
+its own twin, never an audio-only variant as a video rung.
+
 Every rule lives in ONE table, :data:`RULES` (id, severity, source, what it checks); each
 is a small function over the ladder's typed facts (:meth:`~hs_notebook.ladder.Ladder.facts`:
 :mod:`hs_notebook.hls` parses, the ladder fetches; QA never parses playlist text itself, nor
@@ -43,9 +50,9 @@ from hs_notebook.qa.checks import (
     HEAPSTREAM_MAX_HEIGHT,
     HEAPSTREAM_MIN_HEIGHT,
 )
-from hs_notebook.qa.engine import qa, qa_async
+from hs_notebook.qa.engine import default_profile, qa, qa_async
 from hs_notebook.qa.report import COLOURS, COLUMNS, QAReport
-from hs_notebook.qa.rules import RULES, SEVERITIES, Rule, RuleTable
+from hs_notebook.qa.rules import PROFILES, RULES, SEVERITIES, Rule, RuleTable
 
 __all__ = [
     "BITRATE_COLUMNS",
@@ -55,12 +62,14 @@ __all__ = [
     "HEAPSTREAM_MAX_FRAME_RATE",
     "HEAPSTREAM_MAX_HEIGHT",
     "HEAPSTREAM_MIN_HEIGHT",
+    "PROFILES",
     "RULES",
     "SEVERITIES",
     "QAReport",
     "Rule",
     "RuleTable",
     "bitrate_table",
+    "default_profile",
     "qa",
     "qa_async",
 ]

@@ -3,20 +3,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
-from hs_notebook.ladder import Ladder, media_key
+from hs_notebook.hls import average_bitrate, peak_bitrate
+from hs_notebook.ladder import Ladder, LadderFacts, media_key
 from hs_notebook.redaction import redact
 
-__all__ = ["BITRATE_COLUMNS", "bitrate_table", "check_ladder", "measured_bitrates", "subject_of"]
+__all__ = [
+    "BITRATE_COLUMNS",
+    "bitrate_table",
+    "check_ladder",
+    "measured_bitrates",
+    "subject_of",
+    "target_durations",
+]
 
 
-def measured_bitrates(sizes: pd.DataFrame) -> dict[str, tuple[float, float]]:
+def measured_bitrates(
+    sizes: pd.DataFrame, target_durations: Mapping[str, int | None] | None = None
+) -> dict[str, tuple[float, float]]:
     """``{preset: (peak, average)}`` bits/s from a segment-sizes table.
 
-    peak = max over segments of size*8/duration; average = sum(size)*8 / sum(duration)
-    (segments of zero duration are left out of both).
+    peak = :func:`hs_notebook.hls.peak_bitrate` (RFC 8216bis 4.1: the largest bit rate of a
+    run of segments lasting 0.5 to 1.5 x the preset's target duration, from
+    ``target_durations``; without one, the largest single-segment bit rate); average =
+    sum(size)*8 / sum(duration).  Segments are taken in ``index`` order when the table has
+    that column; segments of zero duration are left out of both.
     """
     if not isinstance(sizes, pd.DataFrame):
         raise InvalidArgument(
@@ -29,16 +44,26 @@ def measured_bitrates(sizes: pd.DataFrame) -> dict[str, tuple[float, float]]:
             f"sizes lacks the column(s) {sorted(missing)}; expected the table of "
             "ladder.measure_segment_sizes() (preset_id, duration, size)"
         )
+    targets = target_durations or {}
     out: dict[str, tuple[float, float]] = {}
-    frame = sizes[["preset_id", "duration", "size"]].dropna()
+    columns = ["preset_id", "duration", "size"] + (["index"] if "index" in sizes else [])
+    frame = sizes[columns].dropna()
     frame = frame[frame["duration"].astype(float) > 0]
     for key, part in frame.groupby("preset_id", sort=False):
+        if "index" in part:
+            part = part.sort_values("index", kind="stable")
         size = part["size"].astype("float64").to_numpy()
         duration = part["duration"].astype("float64").to_numpy()
-        peak = float((size * 8 / duration).max())
-        average = float(size.sum() * 8 / duration.sum())
-        out[str(key)] = (peak, average)
+        peak = peak_bitrate(duration, size, targets.get(str(key)))
+        average = average_bitrate(duration, size)
+        if peak is not None and average is not None:
+            out[str(key)] = (peak, average)
     return out
+
+
+def target_durations(facts: LadderFacts) -> dict[str, int | None]:
+    """``{media key: EXT-X-TARGETDURATION}`` of a ladder's media playlists."""
+    return {key: media.info.target_duration for key, media in facts.playlists.items()}
 
 
 def subject_of(key: str | None, order: int) -> str:
@@ -65,7 +90,8 @@ BITRATE_COLUMNS: dict[str, str] = {
     "height": "frame height in pixels (<NA> when RESOLUTION is absent)",
     "bandwidth": "declared BANDWIDTH, int bits/s",
     "average_bandwidth": "declared AVERAGE-BANDWIDTH, int bits/s (<NA> when absent)",
-    "measured_peak": "measured peak: max over segments of size*8/EXTINF, int bits/s "
+    "measured_peak": "measured peak segment bit rate (RFC 8216bis 4.1: the largest of any "
+    "run of segments lasting 0.5-1.5 x the target duration), int bits/s "
     "(<NA> when not measured)",
     "measured_average": "measured average: sum(size)*8 / sum(EXTINF), int bits/s "
     "(<NA> when not measured)",
@@ -84,7 +110,7 @@ def bitrate_table(ladder: Ladder, sizes: pd.DataFrame | None = None) -> pd.DataF
     ``<NA>``.  Pure: makes no requests.
     """
     facts = check_ladder(ladder).facts()
-    measured = measured_bitrates(sizes) if sizes is not None else {}
+    measured = measured_bitrates(sizes, target_durations(facts)) if sizes is not None else {}
     rows = sorted(
         (var for var in facts.variants if var.bandwidth),
         key=lambda var: (var.bandwidth or 0, var.order),

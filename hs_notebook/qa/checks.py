@@ -17,13 +17,7 @@ __all__ = [
     "ASPECT_TOLERANCE",
     "BITRATE_TOLERANCE",
     "HEAPSTREAM_MAX_FRAME_RATE",
-    "HEAPSTREAM_MAX_HEIGHT",
-    "HEAPSTREAM_MIN_HEIGHT",
     "MAX_PEAK_TO_AVERAGE",
-    "MAX_STEP",
-    "MIN_STEP",
-    "SEGMENT_TARGET",
-    "SEGMENT_TOLERANCE",
     "aspect_ratio",
     "attribute_present",
     "average_bitrate",
@@ -50,6 +44,7 @@ __all__ = [
     "version_compat",
     "vod_endlist",
 ]
+
 
 #: Apple HLS Authoring Spec: measured bitrates within this fraction of the declared ones.
 BITRATE_TOLERANCE = 0.10
@@ -275,40 +270,94 @@ def independent_segments(v: View) -> Iterator[Hit]:
     )
 
 
-def ladders(v: View) -> dict[str, list[VariantFacts]]:
-    """Video variants with a positive BANDWIDTH, sorted by it, grouped by codec family when
-    the ladder mixes codecs (variants without CODECS join a single-codec ladder)."""
+def ladders(v: View) -> list[list[VariantFacts]]:
+    """The video ladders whose neighbours the ladder rules compare, each sorted by
+    BANDWIDTH (positive BANDWIDTH only): like with like.
+
+    - one ladder per content-steering pathway and per VIDEO-RANGE
+      (:attr:`VariantFacts.ladder`), and per codec family where they mix codecs;
+    - within that, one per AUDIO group: a video rendition listed once per audio group
+      (the same URI with AAC, AC-3 and E-AC-3) is compared with the other renditions of
+      its own group, never with its twins;
+    - a URI listed twice in one group counts once (its first, lowest-BANDWIDTH listing).
+    """
     video = [var for var in v.variants if var.is_video and var.bandwidth and var.bandwidth > 0]
-    mixed = len({var.family for var in video if var.family}) > 1
-    groups: dict[str, list[VariantFacts]] = {}
+    by_ladder: dict[tuple[str, str], list[VariantFacts]] = {}
     for var in video:
-        groups.setdefault(var.family if mixed else "", []).append(var)
-    return {k: sorted(g, key=lambda x: (x.bandwidth, x.order)) for k, g in groups.items()}
+        by_ladder.setdefault(var.ladder, []).append(var)
+    out: list[list[VariantFacts]] = []
+    for members in by_ladder.values():
+        mixed = len({m.family for m in members if m.family}) > 1
+        groups: dict[tuple[str, str], list[VariantFacts]] = {}
+        for m in members:
+            groups.setdefault((m.family if mixed else "", m.audio_group or ""), []).append(m)
+        for group in groups.values():
+            seen: set[str | None] = set()
+            rungs = []
+            for m in sorted(group, key=lambda x: (x.bandwidth, x.order)):
+                if m.uri is None or m.uri not in seen:
+                    seen.add(m.uri)
+                    rungs.append(m)
+            out.append(rungs)
+    return out
+
+
+def _pairs(v: View) -> Iterator[tuple[VariantFacts, VariantFacts]]:
+    """Adjacent rungs (low, high) of every ladder; a pair of video URIs already seen in
+    another audio group is not compared again."""
+    seen: set[tuple[str | None, str | None]] = set()
+    for rungs in ladders(v):
+        for low, high in itertools.pairwise(rungs):
+            uris = (low.uri, high.uri)
+            if None not in uris and uris in seen:
+                continue
+            seen.add(uris)
+            yield low, high
+
+
+def beyond(value: float, limit: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` decimals, or as many more as it takes to read on the same
+    side of ``limit`` as it is: 1.2966 against a 1.3 minimum reads "1.297", not "1.30"."""
+    for places in range(digits, digits + 8):
+        text = f"{value:.{places}f}"
+        if float(text) != limit and (float(text) < limit) == (value < limit):
+            return text
+    return repr(value)
+
+
+def _percent_off(off: float, tolerance: float) -> str:
+    """``off`` (a fraction) as a signed percentage that reads beyond ``tolerance``."""
+    return f"{'+' if off >= 0 else '-'}{beyond(abs(off) * 100, tolerance * 100, 0)}%"
 
 
 def bitrate_step(v: View) -> Iterator[Hit]:
-    for group in ladders(v).values():
-        for low, high in itertools.pairwise(group):
-            ratio = high.bandwidth / low.bandwidth  # type: ignore[operator]
-            if ratio < MIN_STEP or ratio > MAX_STEP:
-                how = "too close to" if ratio < MIN_STEP else "too far above"
-                yield Hit(
-                    high.subject,
-                    f"BANDWIDTH {_kbps(high.bandwidth)} is {ratio:.2f}x that of "  # type: ignore[arg-type]
-                    f"{low.subject} ({_kbps(low.bandwidth)}): {how} its neighbour; adjacent "  # type: ignore[arg-type]
-                    f"variants should step by {MIN_STEP}x to {MAX_STEP}x",
-                    f"{ratio:.2f}",
-                    f"{MIN_STEP}-{MAX_STEP}",
-                )
+    for low, high in _pairs(v):
+        ratio = high.bandwidth / low.bandwidth  # type: ignore[operator]
+        if ratio < MIN_STEP or ratio > MAX_STEP:
+            limit = MIN_STEP if ratio < MIN_STEP else MAX_STEP
+            shown = beyond(ratio, limit)
+            how = "too close to" if ratio < MIN_STEP else "too far above"
+            yield Hit(
+                high.subject,
+                f"BANDWIDTH {_kbps(high.bandwidth)} is {shown}x that of "  # type: ignore[arg-type]
+                f"{low.subject} ({_kbps(low.bandwidth)}): {how} its neighbour; adjacent "  # type: ignore[arg-type]
+                f"variants should step by {MIN_STEP}x to {MAX_STEP}x",
+                shown,
+                f"{MIN_STEP}-{MAX_STEP}",
+            )
 
 
 def resolution_rises(v: View) -> Iterator[Hit]:
-    for group in ladders(v).values():
+    reported: set[tuple[str | None, str | None]] = set()
+    for rungs in ladders(v):
         best: VariantFacts | None = None
-        for var in group:
+        for var in rungs:
             if var.pixels is None:
                 continue
             if best is not None and var.pixels < best.pixels:  # type: ignore[operator]
+                if (best.uri, var.uri) in reported:
+                    continue  # the same two renditions, in another audio group
+                reported.add((best.uri, var.uri))
                 yield Hit(
                     var.subject,
                     f"{var.width}x{var.height} at {_kbps(var.bandwidth)} is smaller than "  # type: ignore[arg-type]
@@ -327,7 +376,11 @@ def aspect_ratio(v: View) -> Iterator[Hit]:
         return
     top = max(sized, key=lambda x: (x.pixels, -x.order))
     ref = top.width / top.height  # type: ignore[operator]
+    seen: set[str | None] = set()
     for var in sized:
+        if var.uri is not None and var.uri in seen:
+            continue  # one video rendition listed once per audio group: judged once
+        seen.add(var.uri)
         aspect = var.width / var.height  # type: ignore[operator]
         if abs(aspect / ref - 1) > ASPECT_TOLERANCE:
             yield Hit(
@@ -410,7 +463,8 @@ def peak_bitrate(v: View) -> Iterator[Hit]:
         if abs(off) > BITRATE_TOLERANCE:
             yield Hit(
                 var.subject,
-                f"measured peak segment bitrate {_kbps(peak)} is {off:+.0%} off BANDWIDTH "
+                f"measured peak segment bitrate {_kbps(peak)} is "
+                f"{_percent_off(off, BITRATE_TOLERANCE)} off BANDWIDTH "
                 f"{_kbps(var.bandwidth)}; it must be within {BITRATE_TOLERANCE:.0%}",
                 _bps(peak),
                 f"{var.bandwidth} ± {BITRATE_TOLERANCE:.0%}",
@@ -426,7 +480,8 @@ def average_bitrate(v: View) -> Iterator[Hit]:
         if abs(off) > BITRATE_TOLERANCE:
             yield Hit(
                 var.subject,
-                f"measured average bitrate {_kbps(average)} is {off:+.0%} off "
+                f"measured average bitrate {_kbps(average)} is "
+                f"{_percent_off(off, BITRATE_TOLERANCE)} off "
                 f"AVERAGE-BANDWIDTH {_kbps(declared)}; it must be within "
                 f"{BITRATE_TOLERANCE:.0%}",
                 _bps(average),
@@ -437,12 +492,13 @@ def average_bitrate(v: View) -> Iterator[Hit]:
 def peak_to_average(v: View) -> Iterator[Hit]:
     for var, peak, average in measured_pairs(v):
         if average > 0 and peak / average > MAX_PEAK_TO_AVERAGE:
+            shown = beyond(peak / average, MAX_PEAK_TO_AVERAGE)
             yield Hit(
                 var.subject,
-                f"the peak segment bitrate {_kbps(peak)} is {peak / average:.2f}x the "
+                f"the peak segment bitrate {_kbps(peak)} is {shown}x the "
                 f"average {_kbps(average)}; keep peaks within {MAX_PEAK_TO_AVERAGE:g}x the "
                 "average (constrained VBR)",
-                f"{peak / average:.2f}",
+                shown,
                 f"<= {MAX_PEAK_TO_AVERAGE:g}",
             )
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
@@ -11,10 +13,12 @@ from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import Ladder
 from hs_notebook.qa.bitrates import check_ladder
 from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
-from hs_notebook.qa.rules import RULES
+from hs_notebook.qa.rules import PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
+from hs_notebook.urls import parse_signed_url
+from hs_notebook.validate import positive_int
 
-__all__ = ["qa", "qa_async"]
+__all__ = ["default_profile", "qa", "qa_async"]
 
 _MEASURE_SKIPPED = (
     "measure=False: segment sizes were not measured; run qa(ladder) (measure=True) or pass "
@@ -35,9 +39,43 @@ def _unmeasured(view: View) -> list[str]:
     ]
 
 
-def _evaluate(ladder: Ladder, sizes: pd.DataFrame | None, skip_reason: str | None) -> QAReport:
-    """Run every rule over the ladder; measured rules only when ``sizes`` is given (and then
-    only over the variants it has sizes for: the others are reported as not checked)."""
+def default_profile(ladder: Ladder) -> str:
+    """The profile :func:`qa` uses when none is given: ``"heapstream"`` for a HeapStream
+    ladder (its master URL is a HeapStream master ``/mmpl/<project>/<video>/``, on
+    HeapStream or the sandbox, or one of its variants is a HeapStream preset playlist
+    ``/mpl/<project>/<preset>/``), ``"apple"`` for any other origin."""
+    signed = parse_signed_url(check_ladder(ladder).master_url or "")
+    if signed is not None and signed.kind == "master":
+        return "heapstream"
+    if any(v.preset_id is not None for v in ladder.facts().variants):
+        return "heapstream"
+    return "apple"
+
+
+def _selected(
+    ladder: Ladder,
+    profile: str | None,
+    rules: str | Iterable[str] | None,
+    ignore: str | Iterable[str] | None,
+) -> tuple[str, tuple[str, ...]]:
+    """(the profile, the ids of the rules to run)."""
+    if profile is None:
+        profile = default_profile(ladder)
+    elif not isinstance(profile, str):
+        raise InvalidArgument(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    return profile, RULES.select(profile, rules, ignore)
+
+
+def _evaluate(
+    ladder: Ladder,
+    sizes: pd.DataFrame | None,
+    skip_reason: str | None,
+    profile: str,
+    selected: tuple[str, ...],
+) -> QAReport:
+    """Run the selected rules over the ladder; measured rules only when ``sizes`` is given
+    (and then only over the variants it has sizes for: the others are reported as not
+    checked)."""
     view = build_view(ladder.facts(), sizes)
     rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
     passed: list[str] = []
@@ -53,7 +91,10 @@ def _evaluate(ladder: Ladder, sizes: pd.DataFrame | None, skip_reason: str | Non
         rows.append((RANK["info"], position, n, rule_id, "info", "master", message, "", ""))
         n += 1
 
+    chosen = set(selected)
     for position, rule in enumerate(RULES.values()):
+        if rule.id not in chosen:
+            continue
         if rule.measured and sizes is None:
             reason = skip_reason or _MEASURE_SKIPPED
             skipped[rule.id] = reason
@@ -89,26 +130,28 @@ def _evaluate(ladder: Ladder, sizes: pd.DataFrame | None, skip_reason: str | Non
     if rows:
         table = pd.DataFrame(
             {
-                col: pd.array([r[3 + i] for r in rows], dtype="string")
+                col: pd.array([str(r[3 + i]) for r in rows], dtype="string")
                 for i, col in enumerate(COLUMNS)
             }
         )
     else:
         table = empty_table()
-    return QAReport(table, passed, skipped)
+    return QAReport(table, passed, skipped, profile=profile)
 
 
 def _plan(
-    ladder: Ladder, measure: bool, sizes: pd.DataFrame | None, concurrency: object
+    ladder: Ladder,
+    measure: bool,
+    sizes: pd.DataFrame | None,
+    concurrency: object,
+    selected: tuple[str, ...],
 ) -> str | None:
     """``None`` when the ladder should be measured, else why the measured rules skip
-    (``""`` when ``sizes`` was given)."""
-    check_ladder(ladder)
+    (``""`` when ``sizes`` was given or no measured rule is selected)."""
     if not isinstance(measure, bool):
         raise InvalidArgument(f"measure must be True or False, got {measure!r}")
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgument(f"concurrency must be an int >= 1, got {concurrency!r}")
-    if sizes is not None:
+    positive_int("concurrency", concurrency)
+    if sizes is not None or not any(RULES[r].measured for r in selected):
         return ""
     if not measure:
         return _MEASURE_SKIPPED
@@ -128,15 +171,25 @@ def _measure_failed(exc: HeapStreamError) -> str:
 def qa(
     ladder: Ladder,
     *,
+    profile: str | None = None,
+    rules: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
 ) -> QAReport:
-    """Check a ladder against every rule of :data:`RULES`.
+    """Check a ladder against the rules of :data:`RULES` of one profile.
 
     Args:
-        ladder: a :class:`~hs_notebook.ladder.Ladder` (``fetch_ladder``, ``fetch_ladder_url`` or
-            ``ladder_from_text``).
+        ladder: a :class:`~hs_notebook.ladder.Ladder` (``fetch_ladder``,
+            ``fetch_ladder_url`` or ``ladder_from_text``).
+        profile: which rules (:data:`~hs_notebook.qa.rules.PROFILES`): ``"heapstream"``
+            (RFC 8216, Apple and HeapStream's limits), ``"apple"`` (RFC 8216 and Apple's
+            HLS Authoring Specification) or ``"rfc8216"``.  ``None``:
+            :func:`default_profile` (heapstream for HeapStream and sandbox ladders, apple
+            for other origins).  The report shows it.
+        rules: rule ids to run instead of the profile's (a list, or one str).
+        ignore: rule ids not to run.  An unknown id in ``rules`` or ``ignore`` raises.
         measure: measure the real segment sizes (one HEAD per segment, ``concurrency`` at a
             time) for the bitrate rules; ``False`` for a fast pass with no requests (the
             measured rules are then skipped, and say so).
@@ -153,10 +206,12 @@ def qa(
         (``"peak_bitrate not checked: measuring the segment sizes failed (...)"``).
 
     Raises:
-        InvalidArgument: ``ladder`` is not a Ladder, ``sizes`` is not a sizes table, or
-            ``measure``/``concurrency`` have the wrong type.
+        InvalidArgument: ``ladder`` is not a Ladder, ``sizes`` is not a sizes table,
+            ``measure``/``concurrency`` have the wrong type, or ``profile``, ``rules`` or
+            ``ignore`` name no profile or rule.
     """
-    reason = _plan(ladder, measure, sizes, concurrency)
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    reason = _plan(ladder, measure, sizes, concurrency, selected)
     if reason is None:
         try:
             sizes = ladder.measure_segment_sizes(concurrency=concurrency)
@@ -164,12 +219,15 @@ def qa(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None)
+    return _evaluate(ladder, sizes, reason or None, profile, selected)
 
 
 async def qa_async(
     ladder: Ladder,
     *,
+    profile: str | None = None,
+    rules: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
@@ -178,7 +236,8 @@ async def qa_async(
     """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
     when given, so an audit shares one connection pool across videos).  A failed
     measurement degrades exactly as in :func:`qa`."""
-    reason = _plan(ladder, measure, sizes, concurrency)
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    reason = _plan(ladder, measure, sizes, concurrency, selected)
     if reason is None:
         try:
             sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
@@ -186,4 +245,4 @@ async def qa_async(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None)
+    return _evaluate(ladder, sizes, reason or None, profile, selected)

@@ -43,14 +43,27 @@ class QAReport:
             rule (as in :data:`RULES`), then as found.
         passed: ids of the rules that ran and found nothing.
         skipped: ``{rule id: why it did not run}`` (also reported as ``info`` findings).
+        profile: the rule profile checked (``"heapstream"``, ``"apple"``, ``"rfc8216"``;
+            see :data:`~hs_notebook.qa.rules.PROFILES`), also in ``table.attrs["profile"]``,
+            the repr, the notebook display and :meth:`to_dict`; ``None`` when unknown.
     """
 
-    def __init__(self, table: pd.DataFrame, passed: list[str], skipped: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        passed: list[str],
+        skipped: Mapping[str, str],
+        *,
+        profile: str | None = None,
+    ) -> None:
         if list(table.columns) != list(COLUMNS):
             raise InvalidArgument(f"a findings table has the columns {list(COLUMNS)}")
         self.table = table
         self.passed = list(passed)
         self.skipped = dict(skipped)
+        self.profile = profile
+        if profile is not None:
+            table.attrs["profile"] = profile
 
     # counts ---------------------------------------------------------------------------
     @property
@@ -130,6 +143,7 @@ class QAReport:
             ],
             "passed": self.passed,
             "skipped": self.skipped,
+            "profile": self.profile,
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -145,7 +159,8 @@ class QAReport:
 
     # display --------------------------------------------------------------------------
     def __repr__(self) -> str:
-        lines = [f"<QAReport: {self.summary}>"]
+        profile = f" ({self.profile} profile)" if self.profile else ""
+        lines = [f"<QAReport{profile}: {self.summary}>"]
         for row in self.table.itertuples(index=False):
             lines.append(f"  {row.severity:<7} {row.rule:<26} {row.subject}: {row.message}")
         return "\n".join(lines)
@@ -156,10 +171,15 @@ class QAReport:
             f"<div style='font-weight:bold;color:{colour};margin-bottom:4px'>"
             f"{html.escape(self.summary)}</div>"
         )
+        if self.profile:
+            head += (
+                "<div style='margin-bottom:4px'>profile: "
+                f"<code>{html.escape(self.profile)}</code></div>"
+            )
         rows = []
         limit = 500
         for row in self.table.head(limit).itertuples(index=False):
-            bg = _BACKGROUNDS.get(row.severity, "transparent")
+            bg = _BACKGROUNDS.get(str(row.severity), "transparent")
             cells = "".join(
                 f"<td style='text-align:left;vertical-align:top'>{html.escape(str(value))}</td>"
                 for value in (

@@ -10,7 +10,7 @@ import pandas as pd
 
 from hs_notebook.hls import MasterPlaylistInfo, MediaPlaylist, Variant
 from hs_notebook.ladder import LadderFacts, media_key
-from hs_notebook.qa.bitrates import measured_bitrates, subject_of
+from hs_notebook.qa.bitrates import measured_bitrates, subject_of, target_durations
 
 __all__ = ["Hit", "PlaylistFacts", "SubtitleFacts", "VariantFacts", "View", "build_view"]
 
@@ -45,8 +45,20 @@ class VariantFacts(Variant):
 
     @property
     def is_video(self) -> bool:
-        """A video variant: CODECS names a video codec, or CODECS is absent (assume video)."""
-        return self.video_codec is not None or self.codecs is None
+        """A video rung: CODECS names a video codec; or CODECS names no audio codec either
+        (absent, or unknown codecs) and RESOLUTION is given.  A variant whose CODECS list
+        only audio, or with neither CODECS nor RESOLUTION (an audio-only fallback), is not
+        a video rung."""
+        if self.video_codec is not None:
+            return True
+        return self.audio_codec is None and self.width is not None
+
+    @property
+    def ladder(self) -> tuple[str, str]:
+        """(pathway, video range) of the ladder this variant is a rung of: the copies of a
+        ladder on two content-steering pathways (PATHWAY-ID, absent means ``"."``) are two
+        ladders, and so are the SDR, PQ and HLG rungs (VIDEO-RANGE, absent means SDR)."""
+        return (self.pathway_id or ".", (self.video_range or "SDR").strip().upper())
 
     @property
     def family(self) -> str:
@@ -115,5 +127,5 @@ def build_view(facts: LadderFacts, sizes: pd.DataFrame | None) -> View:
         subtitles=subtitles,
         iframe_count=facts.iframe_count,
         instream_ids=[str(t.instream_id) for t in facts.text_tracks if t.instream_id is not None],
-        measured=measured_bitrates(sizes) if sizes is not None else {},
+        measured=(measured_bitrates(sizes, target_durations(facts)) if sizes is not None else {}),
     )

@@ -20,13 +20,23 @@ require_extra("sandbox", feature="the sandbox")
 
 if TYPE_CHECKING:
     from hs_notebook.sandbox.app import RequestRecord
+    from hs_notebook.sandbox.defects import MEDIA_DEFECTS
     from hs_notebook.sandbox.faults import Faults
     from hs_notebook.sandbox.server import Sandbox, serve
     from hs_notebook.sandbox.videos import ProjectInfo, VideoInfo
 
-__all__ = ["Faults", "ProjectInfo", "RequestRecord", "Sandbox", "VideoInfo", "serve"]
+__all__ = [
+    "MEDIA_DEFECTS",
+    "Faults",
+    "ProjectInfo",
+    "RequestRecord",
+    "Sandbox",
+    "VideoInfo",
+    "serve",
+]
 
 _LAZY = {
+    "MEDIA_DEFECTS": "hs_notebook.sandbox.defects",
     "Sandbox": "hs_notebook.sandbox.server",
     "serve": "hs_notebook.sandbox.server",
     "Faults": "hs_notebook.sandbox.faults",

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from hs_notebook.errors import InvalidArgument, InvalidToken, TokenRejected
+from hs_notebook.errors import HeapStreamError, InvalidArgument, InvalidToken, TokenRejected
 from hs_notebook.sandbox.faults import (
     INTERNAL_PREFIX,
     RAW_SEND_SCOPE_KEY,
@@ -147,10 +148,12 @@ class SandboxState:
     """Everything the routes read; thread-safe for the mutations done from other threads.
 
     Args:
-        media: the generated media served for every video.
+        media: the generated media served for every video without a defect.
         catalog_size: number of extra private videos ``v-cat-00001``... in project 1.
         child_tokens: whether child URIs in playlists carry the request's token.
         fault_salt: mixed into every fault draw (the Sandbox's ``seed``).
+        defect_media: media defect name -> its media set; each gets a private video
+            ``v-defect-<name>`` (same rendition names and text tracks as ``media``).
     """
 
     def __init__(
@@ -160,16 +163,22 @@ class SandboxState:
         catalog_size: int = 0,
         child_tokens: bool = True,
         fault_salt: int = 0,
+        defect_media: Mapping[str, MediaSet] | None = None,
     ) -> None:
         self.media = media
+        self.defect_media = dict(defect_media or {})
         self.child_tokens = child_tokens
         self.fault_salt = fault_salt
-        self.catalog = build_catalog(media, catalog_size)
+        self.catalog = build_catalog(media, catalog_size, tuple(self.defect_media))
         self._lock = threading.Lock()
         self._keys: dict[str, _KeyRecord] = {}
         self._redirects: dict[str, tuple[str, int]] = {}
         self._requests: list[RequestRecord] = []
         self.injector = FaultInjector(None, fault_salt)
+
+    def media_of(self, video: VideoInfo) -> MediaSet:
+        """The media set served for ``video`` (its defect's, or the clean one)."""
+        return self.defect_media[video.defect] if video.defect else self.media
 
     # keys --------------------------------------------------------------------------------
     def register_key(self, key_id: str, public_key: Any) -> None:
@@ -273,6 +282,19 @@ def _refused(reason: str, detail: str | None = None) -> _Problem:
     return _Problem(JSONResponse(body, status_code=403, headers={"Cache-Control": _PRIVATE_CACHE}))
 
 
+def _token_refusal(exc: Exception, doing: str) -> _Problem:
+    """The 403 for ``exc``, raised while the token was being ``doing`` (decoded, verified):
+    :class:`TokenRejected` keeps its reason; any other error, ours or not, is
+    ``malformed_token`` (a hostile token must never become a 500 that clients retry)."""
+    if isinstance(exc, TokenRejected):
+        return _refused(exc.reason, exc.detail)
+    if isinstance(exc, InvalidToken):  # its reason: malformed_token, crit_not_understood, ...
+        return _refused(exc.reason, str(exc))
+    if isinstance(exc, HeapStreamError):
+        return _refused("malformed_token", str(exc))
+    return _refused("malformed_token", f"the token cannot be {doing} ({type(exc).__name__})")
+
+
 # ---------------------------------------------------------------------------- ASGI glue
 
 
@@ -327,7 +349,7 @@ def create_app(state: SandboxState) -> Any:
     """The sandbox's ASGI app for ``state`` (request log -> CORS -> faults -> redirects ->
     routes)."""
     cat = state.catalog
-    media = state.media
+    media_of = state.media_of
 
     # ---------------------------------------------------------------- lookups
     def project_of(request: Request) -> ProjectInfo:
@@ -358,13 +380,19 @@ def create_app(state: SandboxState) -> Any:
         """The token to propagate to children, or None for a public video; raises refusals."""
         if not video.private:
             return None
-        token = request.query_params.get("token", "").strip()
+        tokens = request.query_params.getlist("token")
+        if len(tokens) > 1:
+            raise _refused(
+                "malformed_token",
+                f"the URL carries {len(tokens)} token parameters; send exactly one",
+            )
+        token = (tokens[0] if tokens else "").strip()
         if not token:
             raise _refused("missing_token", f"video {video.video_id!r} is private: add ?token=")
         try:
             info = decode_token(token)
-        except InvalidToken as exc:
-            raise _refused(exc.reason, str(exc)) from None
+        except Exception as exc:  # a token must never become a 500, whatever it holds
+            raise _token_refusal(exc, "decoded") from None
         alg = info.header.get("alg")
         if alg != ALGORITHM:
             raise _refused("alg_not_allowed", f"header alg is {alg!r}; only RS256 is accepted")
@@ -386,8 +414,8 @@ def create_app(state: SandboxState) -> Any:
             raise _refused("revoked_key", f"the signing key {kid!r} has been revoked")
         try:
             verify_token(token, record.public_key, video_id=video.video_id)
-        except TokenRejected as exc:
-            raise _refused(exc.reason, exc.detail) from None
+        except Exception as exc:  # a token must never become a 500, whatever it holds
+            raise _token_refusal(exc, "verified") from None
         return token
 
     def cache_headers(video: VideoInfo) -> dict[str, str]:
@@ -412,6 +440,7 @@ def create_app(state: SandboxState) -> Any:
         tq = token_query(token)
         up = "../../../"  # from /e/{project}/{video}/ back to the root, proxy-safe
         pid = project.project_id
+        media = media_of(video)
         rendition = media.renditions[len(media.renditions) // 2]
         tracks = [
             PlayerTrack(
@@ -427,6 +456,7 @@ def create_app(state: SandboxState) -> Any:
         page = render_player(
             title=f"HeapStream sandbox – {video.video_id}",
             video_id=video.video_id,
+            hls_src=f"{up}mmpl/{pid}/{quote(video.video_id)}/{tq}",
             mp4_src=f"{up}stcr4/{pid}/{quote(video.presets[rendition.name])}/{tq}",
             poster_src=f"{up}pstv/{pid}/{quote(video.poster_id)}/{tq}",
             tracks=tracks,
@@ -439,14 +469,15 @@ def create_app(state: SandboxState) -> Any:
         video = video_in(project, request.path_params["video"])
         token = authorize(request, video)
         child = token if state.child_tokens else None
-        return text(render_master_playlist(media, video, base_of(request), child), "m3u8", video)
+        body = render_master_playlist(media_of(video), video, base_of(request), child)
+        return text(body, "m3u8", video)
 
     def preset_of(request: Request) -> tuple[VideoInfo, RenditionMedia]:
         project = project_of(request)
         preset_id = request.path_params["preset"]
         video_id, index = cat.presets.get(preset_id, (None, 0))
         video = owned(project, "preset", preset_id, video_id)
-        return video, media.renditions[index]
+        return video, media_of(video).renditions[index]
 
     async def media_playlist(request: Request) -> Response:
         video, rendition = preset_of(request)
@@ -479,14 +510,14 @@ def create_app(state: SandboxState) -> Any:
         poster_id = request.path_params["poster"]
         video = owned(project, "poster", poster_id, cat.posters.get(poster_id))
         authorize(request, video)
-        return file(media.poster, "jpeg", video)
+        return file(media_of(video).poster, "jpeg", video)
 
     def track_of(request: Request) -> tuple[VideoInfo, TextTrackMedia]:
         project = project_of(request)
         track_id = request.path_params["track"]
         video_id, index = cat.text_tracks.get(track_id, (None, 0))
         video = owned(project, "text track", track_id, video_id)
-        return video, media.text_tracks[index]
+        return video, media_of(video).text_tracks[index]
 
     async def text_track_playlist(request: Request) -> Response:
         video, track = track_of(request)
@@ -519,15 +550,15 @@ def create_app(state: SandboxState) -> Any:
         token = authorize(request, video)
         if state.child_tokens:
             prefix = f"{base_of(request)}/sbt/{video.project_id}/{video.storyboard_id}/"
-            body = render_storyboard_vtt(media, prefix, token)
+            body = render_storyboard_vtt(media_of(video), prefix, token)
         else:
-            body = render_storyboard_vtt(media, "", None)
+            body = render_storyboard_vtt(media_of(video), "", None)
         return text(body, "vtt", video)
 
     async def sprite(request: Request) -> Response:
         video = storyboard_of(request)
         name = request.path_params["name"]
-        path = next((p for p in media.storyboard.sprites if p.name == name), None)
+        path = next((p for p in media_of(video).storyboard.sprites if p.name == name), None)
         if path is None:
             raise _not_found(f"no sprite {name!r} in storyboard {video.storyboard_id}")
         authorize(request, video)
@@ -543,10 +574,10 @@ def create_app(state: SandboxState) -> Any:
                 f"project {project.project_id} has keep_originals=false, so the original "
                 f"upload of {video.video_id!r} was not kept",
             )
-        return file(media.original, "mp4", video, filename=f"{video.video_id}.mp4")
+        return file(media_of(video).original, "mp4", video, filename=f"{video.video_id}.mp4")
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "profile": media.profile})
+        return JSONResponse({"ok": True, "profile": state.media.profile})
 
     async def problem_handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Problem)

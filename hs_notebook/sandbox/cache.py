@@ -2,7 +2,8 @@
 
 Cache layout (relocatable: the manifest stores paths relative to the media directory)::
 
-    <cache>/media/<profile>-v<GENERATOR_VERSION>/
+    <cache>/media/<profile>-v<GENERATOR_VERSION>/      the clean media
+    <cache>/media/<profile>-<defect>-v<GENERATOR_VERSION>/   one per media defect, same layout
         manifest.json                         written last
         renditions/<name>/seg-00000.ts ...    MPEG-TS segments
         renditions/<name>/<name>.mp4          static faststart MP4
@@ -50,6 +51,7 @@ __all__ = [
     "list_files",
     "load_media",
     "media_dir",
+    "rebase",
     "remove_leftovers",
     "write_manifest",
 ]
@@ -69,9 +71,12 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     return Path.home() / ".cache" / "hs_notebook"
 
 
-def media_dir(profile: str, cache_dir: Path | str | None = None) -> Path:
-    """Where the media of ``profile`` lives (whether or not it was generated yet)."""
-    return cache_root(cache_dir) / "media" / f"{get_profile(profile).name}-v{GENERATOR_VERSION}"
+def media_dir(profile: str, cache_dir: Path | str | None = None, defect: str = "") -> Path:
+    """Where the media of ``profile`` (with media defect ``defect``, ``""`` for the clean
+    media) lives, whether or not it was generated yet: ``media/<profile>-v<N>`` or
+    ``media/<profile>-<defect>-v<N>``."""
+    name = get_profile(profile).name + (f"-{defect}" if defect else "")
+    return cache_root(cache_dir) / "media" / f"{name}-v{GENERATOR_VERSION}"
 
 
 class FileLock:
@@ -146,7 +151,7 @@ def _manifest(media: MediaSet) -> dict[str, Any]:
         "duration": media.duration,
         "frame_rate": media.frame_rate,
         "segment_duration": media.segment_duration,
-        "timecode_overlay": media.timecode_overlay,
+        "defect": media.defect,
         "generation_seconds": media.generation_seconds,
         "renditions": [
             {
@@ -164,12 +169,14 @@ def _manifest(media: MediaSet) -> dict[str, Any]:
                 "mp4_size": r.mp4_size,
                 "video_bitrate_target": r.video_bitrate_target,
                 "audio_bitrate_target": r.audio_bitrate_target,
+                "declared": dict(r.declared),
                 "segments": [
                     {
                         "name": s.name,
                         "path": _rel(s.path, root),
                         "duration": s.duration,
                         "size": s.size,
+                        "extinf": s.extinf,
                     }
                     for s in r.segments
                 ],
@@ -205,6 +212,7 @@ def _manifest(media: MediaSet) -> dict[str, Any]:
                 "path": _rel(t.path, root),
                 "duration": t.duration,
                 "cue_count": t.cue_count,
+                "timestamp_map": t.timestamp_map,
             }
             for t in media.text_tracks
         ],
@@ -229,7 +237,13 @@ def _from_manifest(data: dict[str, Any], root: Path) -> MediaSet:
                 video_codec=r["video_codec"],
                 audio_codec=r["audio_codec"],
                 segments=tuple(
-                    SegmentFile(s["name"], root / s["path"], float(s["duration"]), int(s["size"]))
+                    SegmentFile(
+                        s["name"],
+                        root / s["path"],
+                        float(s["duration"]),
+                        int(s["size"]),
+                        None if s["extinf"] is None else float(s["extinf"]),
+                    )
                     for s in r["segments"]
                 ),
                 target_duration=int(r["target_duration"]),
@@ -239,6 +253,7 @@ def _from_manifest(data: dict[str, Any], root: Path) -> MediaSet:
                 mp4_size=int(r["mp4_size"]),
                 video_bitrate_target=int(r["video_bitrate_target"]),
                 audio_bitrate_target=int(r["audio_bitrate_target"]),
+                declared={str(k): str(v) for k, v in r["declared"].items()},
             )
             for r in data["renditions"]
         ),
@@ -271,6 +286,7 @@ def _from_manifest(data: dict[str, Any], root: Path) -> MediaSet:
                 root / t["path"],
                 float(t["duration"]),
                 int(t["cue_count"]),
+                None if t["timestamp_map"] is None else int(t["timestamp_map"]),
             )
             for t in data["text_tracks"]
         ),
@@ -278,17 +294,26 @@ def _from_manifest(data: dict[str, Any], root: Path) -> MediaSet:
         frame_rate=float(data["frame_rate"]),
         segment_duration=float(data["segment_duration"]),
         generator_version=int(data["generator_version"]),
-        timecode_overlay=bool(data["timecode_overlay"]),
+        defect=str(data["defect"]),
         generation_seconds=float(data["generation_seconds"]),
         files={str(k): int(v) for k, v in data["files"].items()},
     )
 
 
-def load_media(root: Path, prof: Profile) -> MediaSet | None:
+def rebase(media: MediaSet, root: Path) -> MediaSet:
+    """``media`` with every path moved from ``media.root`` to ``root`` (same relative paths)."""
+    return _from_manifest(_manifest(media), root)
+
+
+def load_media(root: Path, prof: Profile, defect: str = "") -> MediaSet | None:
     """The media set in ``root`` if it is complete and current, else None (never ffmpeg)."""
     try:
         data = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        if data.get("generator_version") != GENERATOR_VERSION or data.get("profile") != prof.name:
+        if (
+            data.get("generator_version") != GENERATOR_VERSION
+            or data.get("profile") != prof.name
+            or data.get("defect") != defect
+        ):
             return None
         media = _from_manifest(data, root)
         for rel, size in media.files.items():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hs_notebook.errors import SandboxError
 
-__all__ = ["FFMPEG_TIMEOUT", "drawtext_available", "ffmpeg_exe", "run_ffmpeg"]
+__all__ = ["FFMPEG_TIMEOUT", "ffmpeg_exe", "run_ffmpeg"]
 
 #: Seconds one ffmpeg run may take before we give up.
 FFMPEG_TIMEOUT = 900.0
@@ -74,14 +74,3 @@ def run_ffmpeg(
             f"stderr tail:\n{_tail(stderr) or '(empty)'}\ncommand: ffmpeg {shown}"
         )
     return stderr
-
-
-def drawtext_available() -> bool:
-    """Whether ffmpeg's drawtext filter can render text here (it needs a system font)."""
-    args = ["-f", "lavfi", "-i", "color=size=64x36:duration=0.1", "-vf", "drawtext=text=x",
-            "-f", "null", "-"]  # fmt: skip
-    try:
-        run_ffmpeg(args, what="probing drawtext")
-    except SandboxError:
-        return False
-    return True

@@ -24,22 +24,40 @@ __all__ = [
 ]
 
 #: Bump whenever the generated output changes; it is part of the cache directory name.
-GENERATOR_VERSION: int = 2
+#: 3: renditions encoded from the original upload (no per-rendition label), new content,
+#: WebVTT X-TIMESTAMP-MAP, media defects.
+GENERATOR_VERSION: int = 3
 
 
 @dataclass(frozen=True)
 class SegmentFile:
-    """One MPEG-TS segment: file name, absolute path, exact duration (s), size (bytes)."""
+    """One MPEG-TS segment: file name, absolute path, exact duration (s), size (bytes).
+
+    ``extinf`` is the duration its media playlist declares when that is not ``duration``
+    (the ``extinf_drift`` media defect), else ``None``.
+    """
 
     name: str
     path: Path
     duration: float
     size: int
+    extinf: float | None = None
+
+    @property
+    def declared_duration(self) -> float:
+        """The EXTINF the media playlist carries for this segment (seconds)."""
+        return self.duration if self.extinf is None else self.extinf
 
 
 @dataclass(frozen=True)
 class RenditionMedia:
-    """One rendition: segments, static MP4 and the codecs/bitrates measured from them."""
+    """One rendition: segments, static MP4 and the codecs/bitrates measured from them.
+
+    Every field is measured from the media.  ``declared`` holds master-playlist attribute
+    values that differ from the measured ones on purpose (``{"CODECS": ...}``,
+    ``{"RESOLUTION": ...}``, ``{"FRAME-RATE": ...}``: the sandbox's media defects); it is
+    empty for a clean ladder.
+    """
 
     name: str
     width: int
@@ -56,11 +74,18 @@ class RenditionMedia:
     mp4_size: int
     video_bitrate_target: int = 0
     audio_bitrate_target: int = 0
+    declared: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TextTrackMedia:
-    """A WebVTT subtitle track."""
+    """A WebVTT subtitle track.
+
+    ``timestamp_map`` is the ``MPEGTS`` value (90 kHz) of the file's
+    ``X-TIMESTAMP-MAP=MPEGTS:<n>,LOCAL:00:00:00.000`` header: the first video PTS of the
+    first media segment, so cue times count from the start of the video.  ``None`` when the
+    file carries no map (the ``no_timestamp_map`` media defect).
+    """
 
     language: str
     name: str
@@ -68,6 +93,7 @@ class TextTrackMedia:
     path: Path
     duration: float
     cue_count: int = 0
+    timestamp_map: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +124,11 @@ class StoryboardMedia:
 
 @dataclass(frozen=True)
 class MediaSet:
-    """Everything generated for one profile, rooted at the cache directory ``root``."""
+    """Everything generated for one profile, rooted at the cache directory ``root``.
+
+    ``defect`` names the media defect this set carries (a key of
+    :data:`hs_notebook.sandbox.defects.MEDIA_DEFECTS`), ``""`` for the clean media.
+    """
 
     profile: str
     root: Path
@@ -111,7 +141,7 @@ class MediaSet:
     frame_rate: float = 0.0
     segment_duration: float = 0.0
     generator_version: int = GENERATOR_VERSION
-    timecode_overlay: bool = False
+    defect: str = ""
     generation_seconds: float = 0.0
     files: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -125,8 +155,9 @@ class MediaSet:
 
     def __repr__(self) -> str:
         ladder = ", ".join(f"{r.name}@{r.average_bandwidth // 1000}k" for r in self.renditions)
+        defect = f", defect={self.defect!r}" if self.defect else ""
         return (
-            f"MediaSet(profile={self.profile!r}, duration={self.duration}, "
+            f"MediaSet(profile={self.profile!r}{defect}, duration={self.duration}, "
             f"renditions=[{ladder}], root={str(self.root)!r})"
         )
 
@@ -139,7 +170,9 @@ class MediaSet:
             for r in self.renditions
         )
         return (
-            f"<div><b>Sandbox media {html.escape(self.profile)!s}</b> &middot; "
+            f"<div><b>Sandbox media {html.escape(self.profile)!s}</b>"
+            + (f" (defect <code>{html.escape(self.defect)}</code>)" if self.defect else "")
+            + " &middot; "
             f"{self.duration:g} s &middot; <code>{html.escape(str(self.root))}</code>"
             "<table><thead><tr><th>rendition</th><th>size</th><th>fps</th><th>codecs</th>"
             "<th>average_bandwidth</th><th>bandwidth</th><th>segments</th></tr></thead>"

@@ -41,7 +41,8 @@ def render_master_playlist(
     """The master playlist of ``video``: subtitle renditions, then variants ascending.
 
     ``base`` is the origin (``http://host:port`` plus any root path); ``token`` is appended
-    to each child URI when not ``None``.
+    to each child URI when not ``None``.  RESOLUTION, CODECS and FRAME-RATE are the measured
+    values unless the rendition's ``declared`` overrides them (a media defect).
     """
     project = video.project_id
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
@@ -56,12 +57,13 @@ def render_master_playlist(
         )
     for rendition in media.renditions:
         preset_id = video.presets[rendition.name]
+        declared = rendition.declared
         attrs = [
             f"BANDWIDTH={rendition.bandwidth}",
             f"AVERAGE-BANDWIDTH={rendition.average_bandwidth}",
-            f"RESOLUTION={rendition.width}x{rendition.height}",
-            f"CODECS={_q(rendition.codecs)}",
-            f"FRAME-RATE={float(rendition.frame_rate):.3f}",
+            f"RESOLUTION={declared.get('RESOLUTION', f'{rendition.width}x{rendition.height}')}",
+            f"CODECS={_q(declared.get('CODECS', rendition.codecs))}",
+            f"FRAME-RATE={declared.get('FRAME-RATE', f'{float(rendition.frame_rate):.3f}')}",
         ]
         if has_subs:
             attrs.append('SUBTITLES="subs"')
@@ -85,11 +87,12 @@ def render_media_playlist(rendition: RenditionMedia, prefix: str, token: str | N
     """A VOD media playlist of ``rendition``'s segments.
 
     ``prefix`` is prepended to each segment name: ``""`` gives relative URIs, an absolute
-    preset URL (ending in ``/``) gives absolute ones.
+    preset URL (ending in ``/``) gives absolute ones.  EXTINF is each segment's
+    :attr:`~SegmentFile.declared_duration`.
     """
     lines = _vod_header(rendition.target_duration)
     for seg in rendition.segments:
-        lines.append(f"#EXTINF:{seg.duration:.6f},")
+        lines.append(f"#EXTINF:{seg.declared_duration:.6f},")
         lines.append(f"{prefix}{quote(seg.name)}{token_query(token)}")
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

@@ -35,7 +35,9 @@ class Profile:
 
     ``storyboard_interval`` is the number of seconds per storyboard tile, tiles are
     ``tile_width`` x ``tile_height`` pixels, and a sprite holds at most
-    ``storyboard_columns`` x ``storyboard_max_rows`` tiles.
+    ``storyboard_columns`` x ``storyboard_max_rows`` tiles.  ``original_height`` is the
+    height of the original upload (its width follows the ladder's aspect ratio); ``0``
+    means the top rung's size.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Profile:
     storyboard_columns: int = 5
     storyboard_max_rows: int = 5
     text_cues: int = 6
+    original_height: int = 0
 
     def __post_init__(self) -> None:
         def bad(why: str) -> SandboxError:
@@ -77,6 +80,14 @@ class Profile:
                 raise bad(f"{step.name}: aspect ratio differs from the ladder's by more than 1%")
             if prev is not None and (step.width <= prev.width or step.video_bitrate <= 0):
                 raise bad("the ladder must be ascending in size")
+
+    @property
+    def original_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the original upload."""
+        top = max(self.ladder, key=lambda s: s.width)
+        if not self.original_height:
+            return top.width, top.height
+        return round(top.width * self.original_height / top.height / 2) * 2, self.original_height
 
     @property
     def segment_count(self) -> int:
@@ -121,8 +132,8 @@ PROFILES: dict[str, Profile] = {
         ladder=(
             LadderStep("360p", 640, 360, 400_000, 64_000),
             LadderStep("432p", 768, 432, 600_000, 64_000),
-            LadderStep("540p", 960, 540, 900_000, 96_000),
-            LadderStep("720p", 1280, 720, 1_400_000, 96_000),
+            LadderStep("540p", 960, 540, 1_100_000, 96_000),
+            LadderStep("720p", 1280, 720, 2_500_000, 96_000),
         ),
         storyboard_interval=1.0,
     ),

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -25,6 +25,7 @@ import uvicorn
 
 from hs_notebook.errors import InvalidArgument, InvalidId, SandboxError
 from hs_notebook.sandbox.app import ROUTE_PREFIXES, RequestRecord, SandboxState, create_app
+from hs_notebook.sandbox.defects import check_media_defects, defect_video_id
 from hs_notebook.sandbox.faults import FaultInjector, Faults
 from hs_notebook.sandbox.media import PROFILES, MediaSet, ensure_media
 from hs_notebook.sandbox.videos import (
@@ -71,6 +72,11 @@ class Sandbox:
         seed: mixed into every fault draw, so sandboxes with different seeds fail
             differently under the same :class:`Faults`.
         progress: called with a line of text per media generation step (first run only).
+        media_defects: media defects to serve, each as a private video of its own in project
+            1: ``None`` (none, the default), ``"all"``, a name or a list of names of
+            :data:`~hs_notebook.sandbox.defects.MEDIA_DEFECTS`.  The video of defect ``d``
+            is ``v-defect-<d with dashes>`` (:attr:`defect_video_ids`); its media is real,
+            made once from the clean media and cached beside it.
 
     Catalogue: project ``1`` keeps originals and holds the private video ``v-demo``, the
     public video ``v-public`` and the catalog videos; project ``2`` has
@@ -100,6 +106,7 @@ class Sandbox:
         cache_dir: str | Path | None = None,
         seed: int = 0,
         progress: Callable[[str], None] | None = None,
+        media_defects: str | Iterable[str] | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise InvalidArgument(
@@ -117,6 +124,7 @@ class Sandbox:
             raise InvalidArgument(
                 f"faults must be a hs_notebook.sandbox.Faults, got {type(faults).__name__}"
             )
+        self.media_defects = check_media_defects(media_defects)
         self.profile = profile
         self.host = host
         self.catalog_size = catalog_size
@@ -141,11 +149,18 @@ class Sandbox:
                 media = ensure_media(
                     self.profile, cache_dir=self.cache_dir, progress=self._progress
                 )
+                defect_media = {
+                    d: ensure_media(
+                        self.profile, cache_dir=self.cache_dir, progress=self._progress, defect=d
+                    )
+                    for d in self.media_defects
+                }
                 state = SandboxState(
                     media,
                     catalog_size=self.catalog_size,
                     child_tokens=self.child_tokens,
                     fault_salt=self.seed,
+                    defect_media=defect_media,
                 )
                 state.injector = FaultInjector(self._faults, self.seed)
                 key = generate_signing_key()
@@ -323,6 +338,20 @@ class Sandbox:
     def catalog_video_ids(self) -> list[str]:
         """The ``catalog_size`` extra private videos."""
         return [f"v-cat-{i:05d}" for i in range(1, self.catalog_size + 1)]
+
+    @property
+    def defect_video_ids(self) -> dict[str, str]:
+        """Media defect name -> the id of the private video serving it (``media_defects=``)."""
+        return {d: defect_video_id(d) for d in self.media_defects}
+
+    def media_of(self, video_id: str) -> MediaSet:
+        """The :class:`~hs_notebook.sandbox.media.MediaSet` served for ``video_id`` (a defect
+        video's own, or the clean :attr:`media`)."""
+        state = self._prepare()
+        video = state.catalog.videos.get(video_id)
+        if video is None:
+            raise InvalidId(f"no video {video_id!r} in this sandbox")
+        return state.media_of(video)
 
     @property
     def videos(self) -> dict[str, VideoInfo]:

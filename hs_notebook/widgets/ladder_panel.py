@@ -207,10 +207,10 @@ class LadderPanel(W.VBox):
         )
         options: list[tuple[str, str]] = []
         for row in ladder.renditions.to_dict("records"):
-            key = row["preset_id"] if isinstance(row["preset_id"], str) else str(row["uri"])
+            key = str(row["preset_id"] if isinstance(row["preset_id"], str) else row["uri"])
             if key in ladder.preset_ids:
                 bw = row["bandwidth"]
-                rate = f", {formatting.bitrate(bw)}" if pd.notna(bw) else ""
+                rate = f", {formatting.bitrate(float(bw))}" if pd.notna(bw) else ""
                 label = f"{key} ({row['width']}x{row['height']}{rate})"
                 options.append((label, key))
         self.token_panel.set_resources(

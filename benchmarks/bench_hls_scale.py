@@ -1,0 +1,220 @@
+"""Benchmark: how hs_notebook.hls and the ladder scale with playlist size, against m3u8
+alone (the parser they are built on).
+
+Run:  .venv/bin/python benchmarks/bench_hls_scale.py [--segments 200000] [--variants 10000]
+      [--fetch-variants 2000] [--skip-fetch]
+
+Each case runs in a fresh subprocess, so its peak memory (``ru_maxrss``, less the same
+process's figure before the case: interpreter, imports and the playlist text) is its own.
+Cases:
+
+- media playlist of ``--segments`` segments: ``m3u8.loads`` alone; ``hls.segments_table``;
+  ``hls.read_media`` (the facts a ladder and its QA keep); ``ladder_from_text`` with it as
+  the only preset plus ``qa`` (what an audit does; ``ladder.segments()`` would parse once
+  more, as ``segments_table`` does);
+- master of ``--variants`` variants: ``m3u8.loads`` alone; ``hls.renditions_table``;
+  ``ladder_from_text(master, {})`` plus ``.renditions`` (QA's cost grows with the number
+  of findings, not measured here);
+- ``fetch_ladder_url`` of a master of ``--fetch-variants`` variants (each with its own
+  one-segment media playlist) from a loopback HTTP server, next to the same number of
+  plain sequential ``httpx`` GETs on one connection.
+
+Targets (issue 10): time and memory grow linearly with size, and each hs_notebook case
+stays within 2x of ``m3u8.loads`` alone on the same text.  Prints the ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def media_text(n: int) -> str:
+    head = (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+    )
+    body = "".join(f"#EXTINF:6.000,\nseg-{i}.ts\n" for i in range(n))
+    return head + body + "#EXT-X-ENDLIST\n"
+
+
+def master_text(n: int) -> str:
+    head = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+    return head + "".join(
+        f"#EXT-X-STREAM-INF:BANDWIDTH={100_000 + i},AVERAGE-BANDWIDTH={90_000 + i},"
+        f'RESOLUTION=640x360,CODECS="avc1.64001f,mp4a.40.2",FRAME-RATE=30.000\n'
+        f"v{i}/index.m3u8\n"
+        for i in range(n)
+    )
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_case(case: str, n: int) -> dict[str, float]:
+    """One case, in this process: {"seconds": ..., "mb": peak RSS growth}."""
+    import m3u8
+
+    from hs_notebook import hls
+    from hs_notebook.ladder import ladder_from_text
+    from hs_notebook.qa import qa
+
+    base = "https://cdn.example.org/show/master.m3u8?token=abc"
+    text = media_text(n) if case.startswith("media") else master_text(n)
+    one_variant = master_text(1)
+    # first use of pandas / Arrow / m3u8 allocates what any size needs: not the case's
+    warm = ladder_from_text(one_variant, {"v0/index.m3u8": media_text(3)}, base)
+    warm.segments(warm.preset_ids[0]), warm.renditions, qa(warm, measure=False)
+    m3u8.loads(media_text(3))
+    del warm
+    before = _rss_mb()
+    start = time.perf_counter()
+    if case == "media:m3u8":
+        m3u8.loads(text, uri=base)
+    elif case == "media:segments_table":
+        hls.segments_table(text, base)
+    elif case == "media:read_media":
+        hls.read_media(text, base)
+    elif case == "media:ladder":  # what an audit does: parse, check (no segments table)
+        ladder = ladder_from_text(one_variant, {"v0/index.m3u8": text}, base)
+        qa(ladder, measure=False)
+    elif case == "master:m3u8":
+        m3u8.loads(text, uri=base)
+    elif case == "master:renditions_table":
+        hls.renditions_table(text, base)
+    elif case == "master:ladder":
+        ladder = ladder_from_text(text, {}, base)
+        _ = ladder.renditions
+    else:
+        raise SystemExit(f"unknown case {case}")
+    return {"seconds": time.perf_counter() - start, "mb": _rss_mb() - before}
+
+
+def in_subprocess(case: str, n: int) -> dict[str, float]:
+    # -P: the script's folder is not put on sys.path (nothing there may shadow a module)
+    out = subprocess.run(
+        [sys.executable, "-P", __file__, "--case", case, "--n", str(n)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    if out.returncode:
+        raise SystemExit(f"case {case} n={n} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fetch_case(n: int) -> tuple[float, float]:
+    """(seconds of fetch_ladder_url, seconds of n sequential GETs on one connection)."""
+    import functools
+    import http.server
+    import tempfile
+    import threading
+
+    import httpx
+    from hs_notebook.client import Client
+
+    from hs_notebook.ladder import fetch_ladder_url
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a CDN would
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "master.m3u8").write_text(master_text(n))
+        one = media_text(1)
+        for i in range(n):
+            (root / f"v{i}").mkdir()
+            (root / f"v{i}" / "index.m3u8").write_text(one)
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=tmp)
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/master.m3u8"
+        try:
+            with Client() as client:
+                start = time.perf_counter()
+                ladder = fetch_ladder_url(url, client=client)
+                t_ladder = time.perf_counter() - start
+            assert len(ladder.preset_ids) == n
+            with httpx.Client() as plain:
+                start = time.perf_counter()
+                plain.get(url)
+                for i in range(n):
+                    plain.get(url.replace("master.m3u8", f"v{i}/index.m3u8"))
+                t_plain = time.perf_counter() - start
+        finally:
+            server.shutdown()
+    return t_ladder, t_plain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=200_000)
+    parser.add_argument("--variants", type=int, default=10_000)
+    parser.add_argument("--fetch-variants", type=int, default=2_000)
+    parser.add_argument("--skip-fetch", action="store_true")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case == "fetch":
+        t_ladder, t_plain = fetch_case(args.n)
+        print(json.dumps({"seconds": t_ladder, "plain": t_plain}))
+        return
+    if args.case:
+        print(json.dumps(run_case(args.case, args.n)))
+        return
+
+    rows: list[tuple[str, str, float, float, float, float]] = []
+    for kind, sizes, cases in (
+        (
+            "media",
+            (args.segments // 2, args.segments),
+            ("segments_table", "read_media", "ladder"),
+        ),
+        ("master", (args.variants // 2, args.variants), ("renditions_table", "ladder")),
+    ):
+        for n in sizes:
+            ref = in_subprocess(f"{kind}:m3u8", n)
+            print(f"{kind} n={n}: m3u8.loads {ref['seconds']:.2f} s, {ref['mb']:.0f} MB")
+            for case in cases:
+                got = in_subprocess(f"{kind}:{case}", n)
+                rows.append(
+                    (
+                        kind,
+                        f"{case} n={n}",
+                        got["seconds"],
+                        got["seconds"] / ref["seconds"],
+                        got["mb"],
+                        got["mb"] / max(ref["mb"], 1.0),
+                    )
+                )
+    print()
+    print(f"{'case':<34} {'seconds':>8} {'x m3u8':>7} {'MB':>7} {'x m3u8':>7}")
+    for kind, case, secs, t_ratio, mb, m_ratio in rows:
+        ok = "ok" if t_ratio <= 2.0 and m_ratio <= 2.0 else "ABOVE 2x"
+        print(f"{kind + ':' + case:<34} {secs:8.2f} {t_ratio:7.2f} {mb:7.0f} {m_ratio:7.2f}  {ok}")
+    if not args.skip_fetch:
+        got = in_subprocess("fetch", args.fetch_variants)
+        t_ladder, t_plain = got["seconds"], got["plain"]
+        print(
+            f"\nfetch_ladder_url, {args.fetch_variants} variants on loopback: {t_ladder:.2f} s; "
+            f"{args.fetch_variants + 1} sequential GETs on one connection: {t_plain:.2f} s "
+            f"(ratio {t_ladder / t_plain:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

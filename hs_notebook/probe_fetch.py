@@ -1,0 +1,265 @@
+"""Fetch a ladder's segments and probe them: the thin I/O shell around
+:func:`~hs_notebook.probe.probe_segment`.
+
+>>> media = await probe_renditions_async(client, [(declared, segments_frame)])  # doctest: +SKIP
+>>> media.variant_overview()                                                    # doctest: +SKIP
+
+Input per rendition: its :class:`~hs_notebook.media_tables.DeclaredRendition` and its
+segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``uri``,
+``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``) with URLs that
+can be fetched as they are (the ladder's effective URLs).  Output: a
+:class:`~hs_notebook.media_tables.ProbedLadder` for the tables and the media rules.
+
+- ``depth="sample"`` probes the first, middle and last segment of every rendition;
+  ``"full"`` every segment.
+- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress.
+- Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment is
+  fetched once per URL and handed to the probe with each of its segments.
+- A refused or missing segment (403, 404, a timeout after the retries) or one whose bytes
+  cannot be read becomes a ``failed`` row with the reason; the rendition's other segments are
+  still probed.  Encrypted segments (``EXT-X-KEY`` other than ``NONE``) are not fetched: they
+  become ``encrypted`` rows (an info finding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, TokenRejected
+from hs_notebook.http import AsyncClient
+from hs_notebook.media_tables import (
+    DeclaredRendition,
+    ProbedLadder,
+    ProbedSegment,
+    TextTrackSample,
+)
+from hs_notebook.probe import probe_segment, require_av
+from hs_notebook.redaction import redact
+from hs_notebook.validate import positive_int
+
+__all__ = [
+    "DEPTHS",
+    "SegmentRef",
+    "probe_renditions_async",
+    "sample_indices",
+    "segment_refs",
+]
+
+#: How many segments of each rendition to probe.
+DEPTHS: dict[str, str] = {
+    "sample": "the first, middle and last segment of every rendition",
+    "full": "every segment",
+}
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    """Where one segment is: its URL, byte range (``(offset, length)``) and init segment."""
+
+    index: int
+    uri: str
+    byterange: tuple[int, int] | None = None
+    key_method: str | None = None
+    init_uri: str | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.key_method is not None and self.key_method.upper() != "NONE"
+
+
+def _present(value: Any) -> Any:
+    return None if value is None or value is pd.NA or value != value else value
+
+
+def segment_refs(segments: pd.DataFrame) -> list[SegmentRef]:
+    """:class:`SegmentRef` rows from a :func:`hs_notebook.hls.segments_table` frame."""
+    if not isinstance(segments, pd.DataFrame):
+        raise InvalidArgument(
+            f"segments must be a segments table (DataFrame), got {type(segments).__name__}"
+        )
+    missing = {"index", "uri"} - set(segments.columns)
+    if missing:
+        raise InvalidArgument(
+            f"segments lacks the column(s) {sorted(missing)}; pass ladder.segments(preset) "
+            "or hs_notebook.hls.segments_table(text, base_uri)"
+        )
+
+    def column(name: str) -> list[Any]:
+        if name in segments.columns:
+            return [_present(v) for v in segments[name].tolist()]
+        return [None] * len(segments)
+
+    out: list[SegmentRef] = []
+    for index, uri, length, offset, method, init in zip(
+        column("index"),
+        column("uri"),
+        column("byterange_length"),
+        column("byterange_offset"),
+        column("key_method"),
+        column("init_uri"),
+        strict=True,
+    ):
+        if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
+            raise InvalidArgument(
+                f"segment {index}'s URI {redact(str(uri))!r} is not an absolute http(s) URL "
+                "(parse the playlist with its base URL)"
+            )
+        byterange = (int(offset or 0), int(length)) if length is not None else None
+        out.append(SegmentRef(int(index), uri, byterange, method, init))
+    return out
+
+
+def sample_indices(count: int, depth: str) -> list[int]:
+    """Positions to probe among ``count`` segments: all (``"full"``), or the first, middle
+    and last (``"sample"``; fewer when there are fewer segments)."""
+    if depth not in DEPTHS:
+        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    if depth == "full":
+        return list(range(count))
+    return sorted({0, count // 2, count - 1}) if count else []
+
+
+def _range_header(ref: SegmentRef) -> dict[str, str] | None:
+    if ref.byterange is None:
+        return None
+    offset, length = ref.byterange
+    return {"Range": f"bytes={offset}-{offset + length - 1}"}
+
+
+def _body(content: bytes, status: int, ref: SegmentRef) -> bytes:
+    """The segment's bytes from a 200 (whole resource: cut the range out) or a 206."""
+    if ref.byterange is None or status == 206:
+        return content
+    offset, length = ref.byterange
+    return content[offset : offset + length]
+
+
+def _failure(exc: HeapStreamError) -> tuple[str, int | None]:
+    status = exc.status if isinstance(exc, FetchError | TokenRejected) else None
+    return str(exc), status
+
+
+class _Fetcher:
+    """Fetch segments and init segments (each init once), bounded by one semaphore."""
+
+    def __init__(self, client: AsyncClient, concurrency: int) -> None:
+        self.client = client
+        self.gate = asyncio.Semaphore(concurrency)
+        self.inits: dict[str, asyncio.Task[bytes]] = {}
+
+    async def get(self, uri: str, headers: Mapping[str, str] | None = None) -> tuple[bytes, int]:
+        async with self.gate:
+            fetched = await self.client.fetch(uri, headers=headers)
+        return fetched.content, fetched.status
+
+    def init(self, uri: str) -> asyncio.Task[bytes]:
+        task = self.inits.get(uri)
+        if task is None:
+
+            async def load() -> bytes:
+                return (await self.get(uri))[0]
+
+            task = self.inits[uri] = asyncio.ensure_future(load())
+        return task
+
+    async def segment(self, key: str, ref: SegmentRef) -> ProbedSegment:
+        if ref.encrypted:
+            return ProbedSegment(
+                key, ref.index, "encrypted", error=f"EXT-X-KEY METHOD={ref.key_method}"
+            )
+        try:
+            init = await asyncio.shield(self.init(ref.init_uri)) if ref.init_uri else None
+        except HeapStreamError as exc:
+            why, status = _failure(exc)
+            return ProbedSegment(
+                key, ref.index, "failed", error=f"init segment: {why}", http_status=status
+            )
+        try:
+            content, status = await self.get(ref.uri, _range_header(ref))
+        except HeapStreamError as exc:
+            why, code = _failure(exc)
+            return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
+        data = _body(content, status, ref)
+        try:
+            probe = await asyncio.to_thread(probe_segment, data, init)
+        except HeapStreamError as exc:
+            return ProbedSegment(key, ref.index, "failed", error=f"{exc} ({redact(ref.uri)})")
+        return ProbedSegment(key, ref.index, "probed", probe)
+
+
+async def _vtt_sample(fetcher: _Fetcher, track: str, uri: str) -> TextTrackSample | None:
+    try:
+        async with fetcher.gate:
+            text = await fetcher.client.get_text(uri, expect="vtt")
+    except HeapStreamError:
+        return None  # an unreachable text track is the playlist rules' finding
+    return TextTrackSample(track, text)
+
+
+async def probe_renditions_async(
+    client: AsyncClient,
+    renditions: Sequence[tuple[DeclaredRendition, pd.DataFrame | Sequence[SegmentRef]]],
+    *,
+    depth: str = "sample",
+    concurrency: int = 8,
+    text_tracks: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> ProbedLadder:
+    """Fetch and probe the segments of ``renditions`` (see the module docstring).
+
+    ``renditions`` pairs each rendition's declared facts with its segments (a segments
+    table or :class:`SegmentRef` rows); ``text_tracks`` maps a text track id to the URL of
+    one of its WebVTT segments (normally the first), fetched for the X-TIMESTAMP-MAP rule
+    (one that cannot be fetched is left out).  Never raises for a segment: failures are
+    rows of the result.  Raises :class:`InvalidArgument` for bad arguments and
+    :class:`~hs_notebook.errors.MediaError` when PyAV (the ``[media]`` extra) is missing.
+    """
+    require_av()
+    if depth not in DEPTHS:
+        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    concurrency = positive_int("concurrency", concurrency) or 1
+    if not isinstance(progress, bool):
+        raise InvalidArgument(f"progress must be True or False, got {progress!r}")
+    plan: list[tuple[str, SegmentRef]] = []
+    declared: list[DeclaredRendition] = []
+    for item in renditions:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise InvalidArgument(
+                "renditions must hold (DeclaredRendition, segments) pairs, got "
+                f"{type(item).__name__}"
+            )
+        rendition, segments = item
+        if not isinstance(rendition, DeclaredRendition):
+            raise InvalidArgument(f"expected a DeclaredRendition, got {type(rendition).__name__}")
+        refs = segment_refs(segments) if isinstance(segments, pd.DataFrame) else list(segments)
+        declared.append(rendition)
+        plan += [(rendition.rendition, refs[i]) for i in sample_indices(len(refs), depth)]
+    fetcher = _Fetcher(client, concurrency)
+    bar = tqdm(total=len(plan), desc="probing segments", unit="seg", disable=not progress)
+
+    async def one(key: str, ref: SegmentRef) -> ProbedSegment:
+        try:
+            return await fetcher.segment(key, ref)
+        finally:
+            bar.update(1)
+
+    try:
+        results = await asyncio.gather(*(one(key, ref) for key, ref in plan))
+        samples = await asyncio.gather(
+            *(_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items())
+        )
+    finally:
+        bar.close()
+        for task in fetcher.inits.values():
+            task.cancel()
+    return ProbedLadder(
+        tuple(declared),
+        tuple(results),
+        tuple(s for s in samples if s is not None),
+    )
