@@ -8,14 +8,20 @@ inside the functions, when a figure is drawn, so importing this module costs not
 Ladder: :func:`ladder_figure` (bitrate vs resolution), :func:`segments_figure` (segment
 durations and sizes of one rendition).  QA: :func:`findings_by_rule_figure` (findings per
 rule, coloured by severity, for one ladder or a whole audit), :func:`bitrate_figure`
-(declared vs measured bitrate per rendition).
+(declared vs measured bitrate per rendition).  Quality (:mod:`hs_notebook.quality`):
+:func:`rate_quality_figure` (bitrate vs VMAF with the upper convex hull),
+:func:`vmaf_over_time_figure` (a score over time per rendition),
+:func:`frame_comparison_figure` (the reference beside each rendition, optionally zoomed).
 """
 
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
@@ -28,8 +34,11 @@ __all__ = [
     "bitrate_figure",
     "figure_png",
     "findings_by_rule_figure",
+    "frame_comparison_figure",
     "ladder_figure",
+    "rate_quality_figure",
     "segments_figure",
+    "vmaf_over_time_figure",
 ]
 
 #: Colours of the QA severities (bars, badges).
@@ -313,4 +322,170 @@ def bitrate_figure(
     ax.set_ylim(bottom=0)
     if n == 0:
         ax.text(0.5, 0.5, "no variants", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+# ---------------------------------------------------------------------------- quality
+
+_RENDITION_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def rate_quality_figure(
+    renditions: pd.DataFrame,
+    *,
+    bitrate: str = "bitrate",
+    quality: str = "vmaf_mean",
+    label: str = "rendition",
+    title: str | None = None,
+) -> Figure:
+    """Bitrate against quality for a ladder, with the upper convex hull of the points
+    (:func:`hs_notebook.quality.upper_hull`); a rung below the hull is drawn hollow and
+    its gap (quality points below the hull) is annotated.
+
+    Args:
+        renditions: one row per rendition, e.g. :attr:`QualityScores.renditions
+            <hs_notebook.quality.QualityScores>`.
+        bitrate, quality, label: the columns to use (bits/s, score, name).
+        title: the axes title.
+    """
+    from matplotlib.figure import Figure
+
+    from hs_notebook.quality.hull import hull_gap, upper_hull
+
+    missing = {bitrate, quality, label} - set(renditions.columns)
+    if missing:
+        raise InvalidArgument(f"the renditions table lacks the column(s) {sorted(missing)}")
+    rates = [_num(v) for v in renditions[bitrate].tolist()]
+    scores = [_num(v) for v in renditions[quality].tolist()]
+    names = [str(v) for v in renditions[label].tolist()]
+    xs = [math.nan if r is None else r for r in rates]
+    ys = [math.nan if s is None else s for s in scores]
+    on = upper_hull(xs, ys)
+    gaps = hull_gap(xs, ys)
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    if on:
+        ax.plot(
+            [xs[i] / 1e6 for i in on],
+            [ys[i] for i in on],
+            "-",
+            color="#1a7f37",
+            lw=1.5,
+            label="upper convex hull",
+            zorder=1,
+        )
+    for i, name in enumerate(names):
+        if math.isnan(xs[i]) or math.isnan(ys[i]):
+            continue
+        hull_point = i in on
+        ax.scatter(
+            [xs[i] / 1e6],
+            [ys[i]],
+            s=45,
+            zorder=2,
+            facecolors="#1f5f99" if hull_point else "none",
+            edgecolors="#1f5f99",
+        )
+        note = name if hull_point or not gaps[i] > 0 else f"{name} ({gaps[i]:.1f} below)"
+        ax.annotate(
+            note, (xs[i] / 1e6, ys[i]), textcoords="offset points", xytext=(6, -12), fontsize=8
+        )
+    if not on:
+        ax.text(0.5, 0.5, "no scored renditions", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("bitrate (Mbit/s)")
+    ax.set_ylabel(quality.replace("_", " "))
+    ax.set_title(title or "Rate-quality: bitrate vs VMAF per rendition", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.set_xlim(left=0)
+    return fig
+
+
+def vmaf_over_time_figure(
+    scores: pd.DataFrame, *, column: str = "vmaf", title: str | None = None
+) -> Figure:
+    """A score over time, one line per rendition: the frames table (``time``) or the
+    per-second table (``second``) of :class:`hs_notebook.quality.QualityScores`.  Gaps
+    between sampled windows are left open rather than bridged."""
+    from matplotlib.figure import Figure
+
+    when = "time" if "time" in scores.columns else "second"
+    missing = {"rendition", when, column} - set(scores.columns)
+    if missing:
+        raise InvalidArgument(
+            f"the scores table lacks the column(s) {sorted(missing)} (give QualityScores.frames "
+            "or .per_second)"
+        )
+    fig = Figure(figsize=(7.0, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    names = list(dict.fromkeys(str(v) for v in scores["rendition"].tolist()))
+    for k, name in enumerate(names):
+        mine = scores[(scores["rendition"] == name).to_numpy()].sort_values(when)
+        xs = mine[when].to_numpy(dtype=float)
+        ys = mine[column].to_numpy(dtype=float)
+        if len(xs) > 2:  # break the line where windows leave a gap
+            steps = np.diff(xs)
+            cut = np.flatnonzero(steps > 3 * float(np.median(steps)))
+            xs = np.insert(xs, cut + 1, np.nan)
+            ys = np.insert(ys, cut + 1, np.nan)
+        colour = _RENDITION_COLOURS[k % len(_RENDITION_COLOURS)]
+        ax.plot(xs, ys, "-", lw=1.2, color=colour, label=name)
+    if names:
+        ax.legend(loc="lower left", fontsize=8, ncols=min(len(names), 4))
+    else:
+        ax.text(0.5, 0.5, "no scores", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(column.replace("_", " "))
+    ax.set_title(title or f"{column.upper()} over time per rendition", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def frame_comparison_figure(
+    images: Mapping[str, np.ndarray],
+    *,
+    crop: tuple[int, int, int, int] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The same frame side by side: the reference and each rendition (all at the
+    reference's size, e.g. from :func:`hs_notebook.quality.frames_at`), and with ``crop``
+    (``x, y, width, height`` in reference pixels) a second row of zoomed crops, the crop
+    outlined on the full frames."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(images, Mapping) or not images:
+        raise InvalidArgument("images must be a non-empty mapping {name: RGB array}")
+    arrays = {str(k): np.asarray(v) for k, v in images.items()}
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+        raise InvalidArgument(
+            f"images must be RGB arrays of one size (height, width, 3), got {sorted(shapes)}"
+        )
+    height, width, _ = next(iter(shapes))
+    if crop is not None:
+        x, y, w, h = (int(v) for v in crop)
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+            raise InvalidArgument(
+                f"crop (x, y, width, height) = {crop!r} must lie inside the {width}x{height} frame"
+            )
+    n = len(arrays)
+    rows = 2 if crop is not None else 1
+    panel = 3.2
+    fig = Figure(figsize=(panel * n, panel * height / width * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, n, squeeze=False)
+    for k, (name, image) in enumerate(arrays.items()):
+        ax = axes[0][k]
+        ax.imshow(image, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+        if crop is not None:
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor="#ffd33d", lw=1.2))
+            zoom = axes[1][k]
+            zoom.imshow(image[y : y + h, x : x + w], interpolation="nearest")
+            zoom.set_title(f"{name} (zoom)", fontsize=8)
+            zoom.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

@@ -17,7 +17,13 @@ __all__ = [
     "ASPECT_TOLERANCE",
     "BITRATE_TOLERANCE",
     "HEAPSTREAM_MAX_FRAME_RATE",
+    "HEAPSTREAM_MAX_HEIGHT",
+    "HEAPSTREAM_MIN_HEIGHT",
     "MAX_PEAK_TO_AVERAGE",
+    "MAX_STEP",
+    "MIN_STEP",
+    "SEGMENT_TARGET",
+    "SEGMENT_TOLERANCE",
     "aspect_ratio",
     "attribute_present",
     "average_bitrate",
@@ -44,7 +50,6 @@ __all__ = [
     "version_compat",
     "vod_endlist",
 ]
-
 
 #: Apple HLS Authoring Spec: measured bitrates within this fraction of the declared ones.
 BITRATE_TOLERANCE = 0.10
