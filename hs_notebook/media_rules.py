@@ -408,14 +408,14 @@ def _boundaries_aligned(media: ProbedLadder) -> list[MediaFinding]:
             if abs(start - ref) > ALIGN_TOLERANCE:
                 bad.setdefault(key, []).append((index, start, ref, ref_key))
     out: list[MediaFinding] = []
-    for key, rows in bad.items():
-        index, start, ref, ref_key = rows[0]
+    for key, misses in bad.items():
+        index, start, ref, ref_key = misses[0]
         out.append(
             MediaFinding(
                 "media_boundaries_aligned",
                 "error",
                 f"{key}:{index}",
-                f"{key}: segment(s) {_indices([r[0] for r in rows])} start at other times than "
+                f"{key}: segment(s) {_indices([m[0] for m in misses])} start at other times than "
                 f"in {ref_key} (segment {index}: {start:.3f} s vs {ref:.3f} s); players cannot "
                 "switch between them seamlessly: cut every rendition at the same keyframes",
                 _sec(start),
