@@ -6,15 +6,17 @@
 
 Input per rendition: its :class:`~hs_notebook.media_tables.DeclaredRendition` and its
 segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``uri``,
-``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``) with URLs that
-can be fetched as they are (the ladder's effective URLs).  Output: a
+``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``, and optionally
+``init_byterange_length`` / ``init_byterange_offset`` for an ``EXT-X-MAP`` with a
+``BYTERANGE``) with URLs that can be fetched as they are (the ladder's effective URLs).  Output: a
 :class:`~hs_notebook.media_tables.ProbedLadder` for the tables and the media rules.
 
 - ``depth="sample"`` probes the first, middle and last segment of every rendition;
   ``"full"`` every segment.
 - At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress.
-- Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment is
-  fetched once per URL and handed to the probe with each of its segments.
+- Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment
+  (its byte range too) is fetched once per URL and range and handed to the probe with each
+  of its segments.
 - A refused or missing segment (403, 404, a timeout after the retries) or one whose bytes
   cannot be read becomes a ``failed`` row with the reason; the rendition's other segments are
   still probed.  Encrypted segments (``EXT-X-KEY`` other than ``NONE``) are not fetched: they
@@ -41,7 +43,7 @@ from hs_notebook.media_tables import (
 )
 from hs_notebook.probe import probe_segment, require_av
 from hs_notebook.redaction import redact
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import choice, flag, positive_int
 
 __all__ = [
     "DEPTHS",
@@ -60,13 +62,15 @@ DEPTHS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SegmentRef:
-    """Where one segment is: its URL, byte range (``(offset, length)``) and init segment."""
+    """Where one segment is: its URL, byte range (``(offset, length)``) and init segment
+    (its URL and byte range)."""
 
     index: int
     uri: str
     byterange: tuple[int, int] | None = None
     key_method: str | None = None
     init_uri: str | None = None
+    init_byterange: tuple[int, int] | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -96,13 +100,15 @@ def segment_refs(segments: pd.DataFrame) -> list[SegmentRef]:
         return [None] * len(segments)
 
     out: list[SegmentRef] = []
-    for index, uri, length, offset, method, init in zip(
+    for index, uri, length, offset, method, init, init_length, init_offset in zip(
         column("index"),
         column("uri"),
         column("byterange_length"),
         column("byterange_offset"),
         column("key_method"),
         column("init_uri"),
+        column("init_byterange_length"),
+        column("init_byterange_offset"),
         strict=True,
     ):
         if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
@@ -111,32 +117,32 @@ def segment_refs(segments: pd.DataFrame) -> list[SegmentRef]:
                 "(parse the playlist with its base URL)"
             )
         byterange = (int(offset or 0), int(length)) if length is not None else None
-        out.append(SegmentRef(int(index), uri, byterange, method, init))
+        init_range = (int(init_offset or 0), int(init_length)) if init_length is not None else None
+        out.append(SegmentRef(int(index), uri, byterange, method, init, init_range))
     return out
 
 
 def sample_indices(count: int, depth: str) -> list[int]:
     """Positions to probe among ``count`` segments: all (``"full"``), or the first, middle
     and last (``"sample"``; fewer when there are fewer segments)."""
-    if depth not in DEPTHS:
-        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    choice("depth", depth, DEPTHS)
     if depth == "full":
         return list(range(count))
     return sorted({0, count // 2, count - 1}) if count else []
 
 
-def _range_header(ref: SegmentRef) -> dict[str, str] | None:
-    if ref.byterange is None:
+def _range_header(byterange: tuple[int, int] | None) -> dict[str, str] | None:
+    if byterange is None:
         return None
-    offset, length = ref.byterange
+    offset, length = byterange
     return {"Range": f"bytes={offset}-{offset + length - 1}"}
 
 
-def _body(content: bytes, status: int, ref: SegmentRef) -> bytes:
-    """The segment's bytes from a 200 (whole resource: cut the range out) or a 206."""
-    if ref.byterange is None or status == 206:
+def _body(content: bytes, status: int, byterange: tuple[int, int] | None) -> bytes:
+    """The sub-range's bytes from a 200 (whole resource: cut the range out) or a 206."""
+    if byterange is None or status == 206:
         return content
-    offset, length = ref.byterange
+    offset, length = byterange
     return content[offset : offset + length]
 
 
@@ -151,21 +157,22 @@ class _Fetcher:
     def __init__(self, client: AsyncClient, concurrency: int) -> None:
         self.client = client
         self.gate = asyncio.Semaphore(concurrency)
-        self.inits: dict[str, asyncio.Task[bytes]] = {}
+        self.inits: dict[tuple[str, tuple[int, int] | None], asyncio.Task[bytes]] = {}
 
     async def get(self, uri: str, headers: Mapping[str, str] | None = None) -> tuple[bytes, int]:
         async with self.gate:
             fetched = await self.client.fetch(uri, headers=headers)
         return fetched.content, fetched.status
 
-    def init(self, uri: str) -> asyncio.Task[bytes]:
-        task = self.inits.get(uri)
+    def init(self, uri: str, byterange: tuple[int, int] | None) -> asyncio.Task[bytes]:
+        task = self.inits.get((uri, byterange))
         if task is None:
 
             async def load() -> bytes:
-                return (await self.get(uri))[0]
+                content, status = await self.get(uri, _range_header(byterange))
+                return _body(content, status, byterange)
 
-            task = self.inits[uri] = asyncio.ensure_future(load())
+            task = self.inits[uri, byterange] = asyncio.ensure_future(load())
         return task
 
     async def segment(self, key: str, ref: SegmentRef) -> ProbedSegment:
@@ -174,18 +181,22 @@ class _Fetcher:
                 key, ref.index, "encrypted", error=f"EXT-X-KEY METHOD={ref.key_method}"
             )
         try:
-            init = await asyncio.shield(self.init(ref.init_uri)) if ref.init_uri else None
+            init = (
+                await asyncio.shield(self.init(ref.init_uri, ref.init_byterange))
+                if ref.init_uri
+                else None
+            )
         except HeapStreamError as exc:
             why, status = _failure(exc)
             return ProbedSegment(
                 key, ref.index, "failed", error=f"init segment: {why}", http_status=status
             )
         try:
-            content, status = await self.get(ref.uri, _range_header(ref))
+            content, status = await self.get(ref.uri, _range_header(ref.byterange))
         except HeapStreamError as exc:
             why, code = _failure(exc)
             return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
-        data = _body(content, status, ref)
+        data = _body(content, status, ref.byterange)
         try:
             probe = await asyncio.to_thread(probe_segment, data, init)
         except HeapStreamError as exc:
@@ -221,11 +232,9 @@ async def probe_renditions_async(
     :class:`~hs_notebook.errors.MediaError` when PyAV (the ``[media]`` extra) is missing.
     """
     require_av()
-    if depth not in DEPTHS:
-        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    choice("depth", depth, DEPTHS)
     concurrency = positive_int("concurrency", concurrency) or 1
-    if not isinstance(progress, bool):
-        raise InvalidArgument(f"progress must be True or False, got {progress!r}")
+    flag("progress", progress)
     plan: list[tuple[str, SegmentRef]] = []
     declared: list[DeclaredRendition] = []
     for item in renditions:

@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
+    "choice",
     "clamped_float",
     "flag",
     "fraction",
@@ -148,4 +149,14 @@ def unicode_text(name: str, value: str, *, error: type[HeapStreamError] = Invali
             "which is not valid Unicode text: decode the bytes it came from as UTF-8 (with "
             "errors='replace' if they may be broken)"
         ) from None
+    return value
+
+
+def choice(
+    name: str, value: Any, options: Iterable[str], *, error: type[HeapStreamError] = InvalidArgument
+) -> str:
+    """``value`` when it is one of ``options`` (strings), else an error listing them."""
+    allowed = list(options)
+    if not isinstance(value, str) or value not in allowed:
+        raise error(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
