@@ -224,25 +224,24 @@ def _ts_pat_pmt_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) ->
 
 
 def _readable(media: ProbedLadder) -> list[MediaFinding]:
+    """One finding per segment that could not be fetched or read (its HTTP status or
+    why), so a refused segment never hides the others; the rendition's other segments
+    are still checked."""
     out: list[MediaFinding] = []
     for r in media.renditions:
         bad = [s for s in media.segments if s.rendition == r.rendition and s.status == "failed"]
-        if not bad:
-            continue
-        bad.sort(key=lambda s: s.index)
-        first = bad[0]
-        status = f"HTTP {first.http_status}" if first.http_status else "unreadable"
-        out.append(
-            MediaFinding(
-                "media_segment_readable",
-                "error",
-                f"{r.rendition}:{first.index}",
-                f"{r.rendition}: segment(s) {_indices([s.index for s in bad])} could not be "
-                f"fetched or read; segment {first.index}: {first.error}",
-                status,
-                "a readable media segment",
+        for seg in sorted(bad, key=lambda s: s.index):
+            status = f"HTTP {seg.http_status}" if seg.http_status else "unreadable"
+            out.append(
+                MediaFinding(
+                    "media_segment_readable",
+                    "error",
+                    f"{r.rendition}:{seg.index}",
+                    f"{r.rendition}: segment {seg.index} could not be fetched or read: {seg.error}",
+                    status,
+                    "a readable media segment",
+                )
             )
-        )
     return out
 
 
@@ -519,8 +518,9 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "media_segment_readable",
         "error",
         f"{_RFC} 4.3.2 (segments are resources a client can fetch)",
-        "every probed segment could be fetched and demuxed (HTTP errors and unreadable "
-        "bytes are listed per segment; the rendition's other segments are still checked)",
+        "every probed segment could be fetched and demuxed (one finding per segment that "
+        "answered an HTTP error or held unreadable bytes; the rendition's other segments "
+        "are still checked)",
         _readable,
     ),
     MediaRule(
