@@ -13,7 +13,8 @@ segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``
 
 - ``depth="sample"`` probes the first, middle and last segment of every rendition;
   ``"full"`` every segment.
-- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress.
+- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress
+  (or a function ``progress(done, total)`` is called, for a widget of one's own).
 - Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment
   (its byte range too) is fetched once per URL and range and handed to the probe with each
   of its segments.
@@ -26,7 +27,7 @@ segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,15 +44,20 @@ from hs_notebook.media_tables import (
 )
 from hs_notebook.probe import probe_segment, require_av
 from hs_notebook.redaction import redact
-from hs_notebook.validate import choice, flag, positive_int
+from hs_notebook.validate import choice, positive_int, progress_arg
 
 __all__ = [
     "DEPTHS",
+    "Progress",
     "SegmentRef",
     "probe_renditions_async",
     "sample_indices",
     "segment_refs",
 ]
+
+#: A ``progress=`` argument: a tqdm bar (``True``), none (``False``), or a function
+#: called as ``fn(done, total)`` after each segment.
+Progress = bool | Callable[[int, int], object]
 
 #: How many segments of each rendition to probe.
 DEPTHS: dict[str, str] = {
@@ -220,7 +226,7 @@ async def probe_renditions_async(
     depth: str = "sample",
     concurrency: int = 8,
     text_tracks: Mapping[str, str] | None = None,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> ProbedLadder:
     """Fetch and probe the segments of ``renditions`` (see the module docstring).
 
@@ -234,7 +240,7 @@ async def probe_renditions_async(
     require_av()
     choice("depth", depth, DEPTHS)
     concurrency = positive_int("concurrency", concurrency) or 1
-    flag("progress", progress)
+    progress_arg("progress", progress)
     plan: list[tuple[str, SegmentRef]] = []
     declared: list[DeclaredRendition] = []
     for item in renditions:
@@ -250,13 +256,21 @@ async def probe_renditions_async(
         declared.append(rendition)
         plan += [(rendition.rendition, refs[i]) for i in sample_indices(len(refs), depth)]
     fetcher = _Fetcher(client, concurrency)
-    bar = tqdm(total=len(plan), desc="probing segments", unit="seg", disable=not progress)
+    report = progress if callable(progress) else None
+    bar = tqdm(total=len(plan), desc="probing segments", unit="seg", disable=progress is not True)
+    done = 0
+    if report is not None:
+        report(0, len(plan))
 
     async def one(key: str, ref: SegmentRef) -> ProbedSegment:
+        nonlocal done
         try:
             return await fetcher.segment(key, ref)
         finally:
             bar.update(1)
+            done += 1
+            if report is not None:
+                report(done, len(plan))
 
     try:
         results = await asyncio.gather(*(one(key, ref) for key, ref in plan))

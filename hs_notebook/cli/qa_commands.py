@@ -85,8 +85,9 @@ __all__ = ["DEFAULT_CONNECT_TIMEOUT", "cmd_audit", "cmd_qa", "register"]
 
 _FAIL_ON = ("error", "warning")
 #: Columns of the variant overview printed by ``qa --depth media`` (JSON has them all).
-_OVERVIEW = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate", "average_diff")
-_OVERVIEW += ("width", "height", "idr_interval", "frame_rate", "codecs", "processed")
+_OVERVIEW: tuple[str, ...] = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate")
+_OVERVIEW += ("average_diff", "width", "height", "idr_interval", "frame_rate", "codecs")
+_OVERVIEW += ("processed",)
 #: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -131,10 +132,10 @@ def cmd_qa(args: argparse.Namespace) -> int:
         return _origin_failed(args, shown, exc)
     overview = ladder.probed.variant_overview() if ladder.probed is not None else None
     if args.json:
-        extra: dict[str, Any] = {}
+        variants: dict[str, Any] = {}
         if overview is not None:
-            extra["variants"] = json.loads(overview.to_json(orient="records"))
-        print(json.dumps({"target": shown, **findings.to_dict(), **extra}, indent=2))
+            variants["variants"] = json.loads(overview.to_json(orient="records"))
+        print(json.dumps({"target": shown, **findings.to_dict(), **variants}, indent=2))
     else:
         print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
         if overview is not None:

@@ -45,7 +45,7 @@ from hs_notebook.ladder.probing import media_plan, probe_ladder_async, subtitle_
 from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
 from hs_notebook.ladder.sizes import segment_size
 from hs_notebook.media_tables import ProbedLadder
-from hs_notebook.probe_fetch import DEPTHS
+from hs_notebook.probe_fetch import DEPTHS, Progress
 from hs_notebook.redaction import redact, redact_frame
 from hs_notebook.tokens import Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
@@ -694,7 +694,7 @@ class Ladder:
 
     # media ---------------------------------------------------------------------------
     async def _probe(
-        self, ac: AsyncClient, depth: str, concurrency: int, progress: bool, refresh: bool
+        self, ac: AsyncClient, depth: str, concurrency: int, progress: Progress, refresh: bool
     ) -> ProbedLadder:
         choice("depth", depth, DEPTHS)
         positive_int("concurrency", concurrency)
@@ -705,11 +705,12 @@ class Ladder:
         plan = media_plan(self.renditions, segments, self.media_texts, self.audio)
         tracks = subtitle_playlists(self.text_tracks)
         done = await probe_ladder_async(ac, plan, tracks, depth, concurrency, progress)
+        self._probes.pop(depth, None)  # the latest last (Ladder.probed)
         self._probes[depth] = done
         return done
 
     def probe(
-        self, depth: str = "sample", *, concurrency: int = 8, progress: bool = True,
+        self, depth: str = "sample", *, concurrency: int = 8, progress: Progress = True,
         refresh: bool = False,
     ) -> ProbedLadder:  # fmt: skip
         """Fetch media segments (``"sample"``: first, middle and last of each rendition;
@@ -722,7 +723,7 @@ class Ladder:
         return self._sync().run(lambda ac: self._probe(ac, depth, concurrency, progress, refresh))
 
     async def probe_async(
-        self, depth: str = "sample", *, concurrency: int = 8, progress: bool = True,
+        self, depth: str = "sample", *, concurrency: int = 8, progress: Progress = True,
         refresh: bool = False, client: AsyncClient | None = None,
     ) -> ProbedLadder:  # fmt: skip
         """Async :meth:`probe` (on ``client`` when given)."""

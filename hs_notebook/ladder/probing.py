@@ -24,7 +24,7 @@ from hs_notebook.hls import parse_media, segments_table
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder.propagation import propagate_tokens
 from hs_notebook.media_tables import DeclaredRendition, ProbedLadder
-from hs_notebook.probe_fetch import probe_renditions_async
+from hs_notebook.probe_fetch import Progress, probe_renditions_async
 from hs_notebook.redaction import redact
 
 __all__ = [
@@ -116,7 +116,8 @@ def media_plan(
     """
     plan: list[tuple[DeclaredRendition, pd.DataFrame]] = []
     seen: set[str] = set()
-    for row in renditions.to_dict("records"):
+    for record in renditions.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
         preset, uri = row.get("preset_id"), row.get("uri")
         key = str(preset) if not _missing(preset) else (None if _missing(uri) else str(uri))
         if key is None or key in seen or key not in segments:
@@ -174,7 +175,7 @@ async def probe_ladder_async(
     text_tracks: Mapping[str, str],
     depth: str = "sample",
     concurrency: int = 8,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> ProbedLadder:
     """Fetch the first WebVTT segment of each subtitle playlist of ``text_tracks``
     (``{track id: playlist URL}``), then fetch and probe the segments of ``plan``."""

@@ -14,12 +14,13 @@ from hs_notebook.ladder import Ladder
 from hs_notebook.media_tables import ProbedLadder
 from hs_notebook.probe import require_av
 from hs_notebook.probe_fetch import DEPTHS as PROBE_DEPTHS
+from hs_notebook.probe_fetch import Progress
 from hs_notebook.qa.bitrates import check_ladder
 from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
 from hs_notebook.qa.rules import DEPTHS, PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
 from hs_notebook.urls import parse_signed_url
-from hs_notebook.validate import choice, flag, positive_int
+from hs_notebook.validate import choice, positive_int, progress_arg
 
 __all__ = ["default_profile", "qa", "qa_async"]
 
@@ -86,7 +87,7 @@ def _media_plan(
     """``None`` when the segments should be probed, else why the media rules skip (``""``
     when no media rule is selected).  A missing PyAV raises (the error names the extra)."""
     choice("probe", probe, PROBE_DEPTHS)
-    flag("progress", progress)
+    progress_arg("progress", progress)
     if not any(RULES[r].media for r in selected):
         return ""
     if depth != "media":
@@ -223,7 +224,7 @@ def qa(
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
     probe: str = "sample",
-    progress: bool = True,
+    progress: Progress = True,
 ) -> QAReport:
     """Check a ladder against the rules of :data:`RULES` of one profile.
 
@@ -252,7 +253,8 @@ def qa(
         concurrency: most segment requests in flight while measuring (and probing).
         probe: which segments ``depth="media"`` probes: ``"sample"`` (first, middle and
             last of each rendition) or ``"full"`` (all).
-        progress: show a progress bar while probing.
+        progress: show a progress bar while probing (or a function ``fn(done, total)``
+            called after each segment, for a display of one's own).
 
     Returns:
         :class:`QAReport`.  When measuring fails (a segment refused with
@@ -298,7 +300,7 @@ async def qa_async(
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
     probe: str = "sample",
-    progress: bool = True,
+    progress: Progress = True,
     client: AsyncClient | None = None,
 ) -> QAReport:
     """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async`` and probes
