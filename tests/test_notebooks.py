@@ -73,11 +73,13 @@ def kernel_env(tmp_path_factory: pytest.TempPathFactory, hs_cache_dir: Path) -> 
 #: Appended to each notebook before running: writes every SigningKey alive in the kernel
 #: (the sandbox's, any the notebook made) to a file, so the test can look for exactly that
 #: material in the outputs.  It prints nothing; the cell is removed before the checks.
+#: (``issubclass(type(o), ...)``, not ``isinstance``: a dead weak proxy, like the one
+#: tqdm's notebook bar keeps to its closed bar, raises ReferenceError on ``__class__``.)
 _KEY_DUMP = """
 import gc as _gc, pathlib as _pathlib
 from hs_notebook.tokens import SigningKey as _SK
 _n = _pathlib.Path({path!r}).write_text("\\n".join(
-    o.private_key_base64() for o in _gc.get_objects() if isinstance(o, _SK)))
+    o.private_key_base64() for o in _gc.get_objects() if issubclass(type(o), _SK)))
 """
 
 
