@@ -35,7 +35,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, TokenRejected
-from hs_notebook.http import AsyncClient
+from hs_notebook.hls import segments_table
+from hs_notebook.http import AsyncClient, child_url
 from hs_notebook.media_tables import (
     DeclaredRendition,
     ProbedLadder,
@@ -219,6 +220,20 @@ async def _vtt_sample(fetcher: _Fetcher, track: str, uri: str) -> TextTrackSampl
     return TextTrackSample(track, text)
 
 
+async def _playlist_vtt_sample(fetcher: _Fetcher, track: str, uri: str) -> TextTrackSample | None:
+    """The first WebVTT segment of a subtitle playlist (its URL effective: the playlist's
+    token carried to its own origin); ``None`` when either cannot be fetched or read."""
+    try:
+        async with fetcher.gate:
+            got = await fetcher.client.fetch(uri, expect="playlist")
+        table = segments_table(got.text, base_uri=got.final_url)
+    except HeapStreamError:
+        return None
+    if table.empty:
+        return None
+    return await _vtt_sample(fetcher, track, child_url(got.final_url, str(table["uri"].iloc[0])))
+
+
 async def probe_renditions_async(
     client: AsyncClient,
     renditions: Sequence[tuple[DeclaredRendition, pd.DataFrame | Sequence[SegmentRef]]],
@@ -226,6 +241,7 @@ async def probe_renditions_async(
     depth: str = "sample",
     concurrency: int = 8,
     text_tracks: Mapping[str, str] | None = None,
+    text_playlists: Mapping[str, str] | None = None,
     progress: Progress = True,
 ) -> ProbedLadder:
     """Fetch and probe the segments of ``renditions`` (see the module docstring).
@@ -233,7 +249,9 @@ async def probe_renditions_async(
     ``renditions`` pairs each rendition's declared facts with its segments (a segments
     table or :class:`SegmentRef` rows); ``text_tracks`` maps a text track id to the URL of
     one of its WebVTT segments (normally the first), fetched for the X-TIMESTAMP-MAP rule
-    (one that cannot be fetched is left out).  Never raises for a segment: failures are
+    (one that cannot be fetched is left out); ``text_playlists`` maps a text track id to its
+    subtitle playlist, whose first WebVTT segment is fetched the same way.  Segments and
+    subtitles are fetched together.  Never raises for a segment: failures are
     rows of the result.  Raises :class:`InvalidArgument` for bad arguments and
     :class:`~hs_notebook.errors.MediaError` when PyAV (the ``[media]`` extra) is missing.
     """
@@ -272,11 +290,11 @@ async def probe_renditions_async(
             if report is not None:
                 report(done, len(plan))
 
+    vtts = [_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items()]
+    vtts += [_playlist_vtt_sample(fetcher, t, u) for t, u in (text_playlists or {}).items()]
     try:
-        results = await asyncio.gather(*(one(key, ref) for key, ref in plan))
-        samples = await asyncio.gather(
-            *(_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items())
-        )
+        segments = asyncio.gather(*(one(key, ref) for key, ref in plan))
+        results, samples = await asyncio.gather(segments, asyncio.gather(*vtts))
     finally:
         bar.close()
         for task in fetcher.inits.values():

@@ -4,8 +4,8 @@ and the fetch itself (:meth:`hs_notebook.ladder.Ladder.probe` calls these).
 - :func:`media_plan`: from the ladder's tables, one ``(DeclaredRendition, segments)`` pair
   per media playlist, the segments table carrying the effective URLs (tokens on the
   playlist's own origin, ``init_uri`` included) and the ``EXT-X-MAP`` byte ranges.
-- :func:`probe_ladder_async`: the first WebVTT segment of each subtitle track, then
-  :func:`hs_notebook.probe_fetch.probe_renditions_async` over the plan.
+- :func:`probe_ladder_async`: :func:`hs_notebook.probe_fetch.probe_renditions_async` over
+  the plan and the subtitle playlists (their first WebVTT segments).
 
 Renditions are named by their preset id, else by their variant URI (token redacted), as
 the QA report names them.
@@ -13,16 +13,14 @@ the QA report names them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from hs_notebook.errors import HeapStreamError, PlaylistError
-from hs_notebook.hls import parse_media, segments_table
+from hs_notebook.errors import PlaylistError
+from hs_notebook.hls import parse_media
 from hs_notebook.http import AsyncClient
-from hs_notebook.ladder.propagation import propagate_tokens
 from hs_notebook.media_tables import DeclaredRendition, ProbedLadder
 from hs_notebook.probe_fetch import Progress, probe_renditions_async
 from hs_notebook.redaction import redact
@@ -155,20 +153,6 @@ def subtitle_playlists(text_tracks: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-async def _first_vtt(client: AsyncClient, uri: str) -> str | None:
-    """The effective URL of a subtitle playlist's first WebVTT segment, ``None`` when the
-    playlist cannot be fetched or read (the media rules then leave the track out)."""
-    try:
-        got = await client.fetch(uri, expect="playlist")
-        table = segments_table(got.text, base_uri=got.final_url)
-    except HeapStreamError:
-        return None
-    if table.empty:
-        return None
-    first = propagate_tokens(got.final_url, [table["uri"].iloc[0]])[0]
-    return str(first) if isinstance(first, str) else None
-
-
 async def probe_ladder_async(
     client: AsyncClient,
     plan: list[tuple[DeclaredRendition, pd.DataFrame]],
@@ -177,16 +161,13 @@ async def probe_ladder_async(
     concurrency: int = 8,
     progress: Progress = True,
 ) -> ProbedLadder:
-    """Fetch the first WebVTT segment of each subtitle playlist of ``text_tracks``
-    (``{track id: playlist URL}``), then fetch and probe the segments of ``plan``."""
-    names = list(text_tracks)
-    urls = await asyncio.gather(*(_first_vtt(client, text_tracks[n]) for n in names))
-    firsts = dict(zip(names, urls, strict=True))
+    """Fetch and probe the segments of ``plan``, and, at the same time, the first WebVTT
+    segment of each subtitle playlist of ``text_tracks`` (``{track id: playlist URL}``)."""
     return await probe_renditions_async(
         client,
         plan,
         depth=depth,
         concurrency=concurrency,
-        text_tracks={k: v for k, v in firsts.items() if v is not None},
+        text_playlists=text_tracks,
         progress=progress,
     )
