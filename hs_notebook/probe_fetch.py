@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,9 @@ __all__ = [
     "sample_indices",
     "segment_refs",
 ]
+
+#: Worker threads probing the segments of one call (see ``_Fetcher``).
+PROBE_THREADS = 2
 
 #: A ``progress=`` argument: a tqdm bar (``True``), none (``False``), or a function
 #: called as ``fn(done, total)`` after each segment.
@@ -159,16 +163,23 @@ def _failure(exc: HeapStreamError) -> tuple[str, int | None]:
 
 
 class _Fetcher:
-    """Fetch segments and init segments (each init once), bounded by one semaphore."""
+    """Fetch segments (each init segment once) and probe them.
+
+    At most ``concurrency`` segments are in hand at a time, from the start of their
+    download to the end of their probe, so memory stays bounded on a long video; init
+    segments and WebVTT samples (a few small requests) have a gate of their own.  Probes
+    run on :data:`PROBE_THREADS` worker threads: demuxing holds the GIL for much of its
+    time, and more threads would starve the event loop that receives the downloads."""
 
     def __init__(self, client: AsyncClient, concurrency: int) -> None:
         self.client = client
+        self.slots = asyncio.Semaphore(concurrency)
         self.gate = asyncio.Semaphore(concurrency)
         self.inits: dict[tuple[str, tuple[int, int] | None], asyncio.Task[bytes]] = {}
+        self.pool = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="hs-probe")
 
     async def get(self, uri: str, headers: Mapping[str, str] | None = None) -> tuple[bytes, int]:
-        async with self.gate:
-            fetched = await self.client.fetch(uri, headers=headers)
+        fetched = await self.client.fetch(uri, headers=headers)
         return fetched.content, fetched.status
 
     def init(self, uri: str, byterange: tuple[int, int] | None) -> asyncio.Task[bytes]:
@@ -176,7 +187,8 @@ class _Fetcher:
         if task is None:
 
             async def load() -> bytes:
-                content, status = await self.get(uri, _range_header(byterange))
+                async with self.gate:
+                    content, status = await self.get(uri, _range_header(byterange))
                 return _body(content, status, byterange)
 
             task = self.inits[uri, byterange] = asyncio.ensure_future(load())
@@ -198,16 +210,18 @@ class _Fetcher:
             return ProbedSegment(
                 key, ref.index, "failed", error=f"init segment: {why}", http_status=status
             )
-        try:
-            content, status = await self.get(ref.uri, _range_header(ref.byterange))
-        except HeapStreamError as exc:
-            why, code = _failure(exc)
-            return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
-        data = _body(content, status, ref.byterange)
-        try:
-            probe = await asyncio.to_thread(probe_segment, data, init)
-        except HeapStreamError as exc:
-            return ProbedSegment(key, ref.index, "failed", error=f"{exc} ({redact(ref.uri)})")
+        async with self.slots:
+            try:
+                content, status = await self.get(ref.uri, _range_header(ref.byterange))
+            except HeapStreamError as exc:
+                why, code = _failure(exc)
+                return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
+            data = _body(content, status, ref.byterange)
+            loop = asyncio.get_running_loop()
+            try:
+                probe = await loop.run_in_executor(self.pool, probe_segment, data, init)
+            except HeapStreamError as exc:
+                return ProbedSegment(key, ref.index, "failed", error=f"{exc} ({redact(ref.uri)})")
         return ProbedSegment(key, ref.index, "probed", probe)
 
 
@@ -299,6 +313,7 @@ async def probe_renditions_async(
         bar.close()
         for task in fetcher.inits.values():
             task.cancel()
+        fetcher.pool.shutdown(wait=False, cancel_futures=True)
     return ProbedLadder(
         tuple(declared),
         tuple(results),
