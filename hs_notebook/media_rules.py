@@ -249,18 +249,21 @@ def _encrypted(media: ProbedLadder) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     for r in media.renditions:
         skipped = sorted(
-            s.index
-            for s in media.segments
-            if s.rendition == r.rendition and s.status == "encrypted"
+            (s for s in media.segments if s.rendition == r.rendition and s.status == "encrypted"),
+            key=lambda s: s.index,
         )
         if skipped:
+            first = skipped[0]
             out.append(
                 MediaFinding(
                     "media_encrypted_skipped",
                     "info",
-                    f"{r.rendition}:{skipped[0]}",
-                    f"{r.rendition}: segment(s) {_indices(skipped)} are encrypted (EXT-X-KEY) "
-                    "and were not probed; the media rules did not check them",
+                    f"{r.rendition}:{first.index}",
+                    f"{r.rendition}: segment(s) {_indices([s.index for s in skipped])} are "
+                    "encrypted (EXT-X-KEY) and were not probed; the media rules did not check "
+                    "them",
+                    first.error or "encrypted",
+                    "EXT-X-KEY METHOD=NONE (to be probed)",
                 )
             )
     return out

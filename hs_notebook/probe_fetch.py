@@ -307,8 +307,8 @@ async def probe_renditions_async(
     vtts = [_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items()]
     vtts += [_playlist_vtt_sample(fetcher, t, u) for t, u in (text_playlists or {}).items()]
     try:
-        segments = asyncio.gather(*(one(key, ref) for key, ref in plan))
-        results, samples = await asyncio.gather(segments, asyncio.gather(*vtts))
+        probed = asyncio.gather(*(one(key, ref) for key, ref in plan))
+        results, samples = await asyncio.gather(probed, asyncio.gather(*vtts))
     finally:
         bar.close()
         for task in fetcher.inits.values():
