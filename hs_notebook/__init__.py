@@ -8,7 +8,8 @@ Everything a notebook needs is reachable from ``import hs_notebook as hs``::
     hs.embed(hs.HeapStream(12).embed_url("video-id", token))
 
 The public surface is :data:`__all__`: tokens and their diagnosis, signed URLs and embeds,
-fetching a ladder and the pure tables behind it, QA and catalog audits, downloads, the HTTP
+fetching a ladder and the pure tables behind it, probing media segments (``probe_segment``;
+``Ladder.probe``), QA and catalog audits, downloads, the HTTP
 clients, the errors, the sandbox and the panels.  The sandbox (``hs.Sandbox``,
 ``hs.Faults``, the ``[sandbox]`` extra) and the widgets are imported lazily, on first use.
 Lower-level pieces stay in their modules, each with its own ``__all__``:
@@ -33,6 +34,7 @@ from .errors import (
     InvalidId,
     InvalidSigningKey,
     InvalidToken,
+    MediaError,
     MissingExtra,
     NotFound,
     PlaylistError,
@@ -57,6 +59,7 @@ from .ladder import (
     ladder_from_text,
 )
 from .plots import bitrate_figure, findings_by_rule_figure
+from .probe import SegmentProbe, probe_segment
 from .qa import (
     BITRATE_COLUMNS,
     RULES,
@@ -137,12 +140,14 @@ __all__ = [
     "InvalidToken",
     "Ladder",
     "LadderPanel",
+    "MediaError",
     "MissingExtra",
     "NotFound",
     "PlaylistError",
     "QAReport",
     "Sandbox",
     "SandboxError",
+    "SegmentProbe",
     "SigningKey",
     "StoryboardPanel",
     "Token",
@@ -171,6 +176,7 @@ __all__ = [
     "iframe_table",
     "ladder_from_text",
     "parse_signed_url",
+    "probe_segment",
     "qa",
     "qa_async",
     "redact",

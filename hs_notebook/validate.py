@@ -9,13 +9,14 @@ one module needs may stay beside it; anything used twice lives here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeGuard
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
+    "choice",
     "clamped_float",
     "flag",
     "fraction",
@@ -24,6 +25,7 @@ __all__ = [
     "non_negative_seconds",
     "positive_int",
     "positive_seconds",
+    "progress_arg",
     "string_list",
     "unicode_text",
     "unix_seconds",
@@ -149,3 +151,23 @@ def unicode_text(name: str, value: str, *, error: type[HeapStreamError] = Invali
             "errors='replace' if they may be broken)"
         ) from None
     return value
+
+
+def choice(
+    name: str, value: Any, options: Iterable[str], *, error: type[HeapStreamError] = InvalidArgument
+) -> str:
+    """``value`` when it is one of ``options`` (strings), else an error listing them."""
+    allowed = list(options)
+    if not isinstance(value, str) or value not in allowed:
+        raise error(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def progress_arg(
+    name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument
+) -> bool | Callable[[int, int], object]:
+    """``value`` when it is ``True``/``False`` (a progress bar or none) or a function
+    called as ``fn(done, total)`` (a widget's own progress display)."""
+    if isinstance(value, bool) or callable(value):
+        return value
+    raise error(f"{name} must be True, False or a function fn(done, total), got {value!r}")

@@ -21,6 +21,8 @@ from hs_notebook.sandbox import Faults
 
 HOST = "https://h.example"
 MEASURED = {rid for rid, rule in RULES.items() if rule.measured}
+# the media rules run at depth="media" only (tests/test_media_qa.py, tests/test_probe.py)
+MEDIA = {rid for rid, rule in RULES.items() if rule.media}
 
 
 # ----------------------------------------------------------------------------- builders
@@ -171,7 +173,7 @@ def sizes_for(variants: list[V], peak: float = 1.0, average: float = 0.9) -> pd.
 
 def test_rules_table_is_documented_and_complete() -> None:
     frame = RULES.to_frame()
-    assert list(frame.columns) == ["id", "severity", "source", "checks", "measured"]
+    assert list(frame.columns) == ["id", "severity", "source", "checks", "measured", "media"]
     assert len(frame) == len(RULES) >= 20
     assert set(frame["severity"]) <= set(SEVERITIES)
     for rule in RULES.values():
@@ -188,7 +190,7 @@ def test_rules_table_is_documented_and_complete() -> None:
 def test_a_good_ladder_passes_every_rule_offline() -> None:
     findings = qa(build())
     assert findings.errors == 0 and findings.warnings == 0
-    assert set(findings.passed) == set(RULES) - MEASURED
+    assert set(findings.passed) == set(RULES) - MEASURED - MEDIA
     # offline: the measured rules are skipped, say why, and are not counted as passed
     assert set(findings.skipped) == MEASURED
     for reason in findings.skipped.values():
@@ -201,7 +203,7 @@ def test_a_good_ladder_passes_every_rule_offline() -> None:
     )
     assert (
         findings.summary
-        == f"0 errors, 0 warnings, 3 infos, {len(RULES) - 3} rules passed, 3 skipped"
+        == f"0 errors, 0 warnings, 3 infos, {len(RULES) - 3 - len(MEDIA)} rules passed, 3 skipped"
     )
 
 
@@ -306,7 +308,9 @@ BREAKS: list[tuple[str, Any, set[str]]] = [
 
 
 def test_every_rule_has_a_breaking_case() -> None:
-    broken = {case[0] for case in BREAKS} | MEASURED
+    # the media rules' breaking cases: tests/test_media_qa.py (sandbox defects) and
+    # tests/test_probe.py (segments made to break them)
+    broken = {case[0] for case in BREAKS} | MEASURED | MEDIA
     assert broken == set(RULES)
 
 
@@ -457,7 +461,7 @@ def test_sandbox_ladder_passes_every_error_rule(sandbox: Any) -> None:
     findings = qa(ladder)
     assert findings.errors == 0, findings.table.to_string()
     error_rules = {rid for rid, rule in RULES.items() if rule.severity == "error"}
-    assert set(findings.passed) >= error_rules
+    assert set(findings.passed) >= error_rules - MEDIA  # media: tests/test_media_qa.py
     # measured for real: the bitrate rules ran and passed
     assert not findings.skipped
     assert set(findings.passed) >= MEASURED
@@ -529,7 +533,7 @@ def test_a_refused_measurement_degrades_too(sandbox_factory: Any) -> None:
     assert set(findings.skipped) == MEASURED
     assert all("TokenRejected" in r and "revoked_key" in r for r in findings.skipped.values())
     assert findings.errors == 0 and "heapstream_resolution" in findings.passed
-    assert len(findings.passed) == len(RULES) - len(MEASURED) - len(
+    assert len(findings.passed) == len(RULES) - len(MEASURED) - len(MEDIA) - len(
         set(findings.table["rule"]) - MEASURED
     )
 
@@ -731,7 +735,7 @@ def test_findings_of_a_clean_ladder_do_not_fail() -> None:
     findings = qa(build(variants), sizes=sizes_for(variants))
     assert len(findings) == 0 and findings.worst is None and findings.worst_rule is None
     assert findings.ok and not findings.fails("info")
-    assert findings.summary == f"0 errors, 0 warnings, {len(RULES)} rules passed"
+    assert findings.summary == f"0 errors, 0 warnings, {len(RULES) - len(MEDIA)} rules passed"
     assert "#1a7f37" in findings._repr_html_()
 
 

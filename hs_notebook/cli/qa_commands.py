@@ -4,9 +4,11 @@
 :func:`hs_notebook.cli.build_parser` adds them with :func:`register`.
 
 ``hs-notebook qa VIDEO_ID|MASTER_URL [--project-id N --base-url URL] [--json]
-[--fail-on warning|error] [--no-measure]``
-    Inspect one ladder and check it.  A signed master URL (``/mmpl/...?token=``) needs no
-    key; a video id needs ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
+[--fail-on warning|error] [--no-measure] [--depth playlist|media [--probe sample|full]]``
+    Inspect one ladder and check it (``--depth media``: also fetch segments and check
+    what they hold, printing the variant overview too; needs the ``[media]`` extra).
+    A signed master URL (``/mmpl/...?token=``) needs no key; a video id needs
+    ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
     ``$HEAPSTREAM_SIGNING_KEY``, or ``--key-id``/``--key-file`` as for ``mint``).
 
 ``hs-notebook audit --ids FILE --out results.parquet --project-id N [--concurrency N]
@@ -30,7 +32,9 @@ Exit codes (:mod:`hs_notebook.cli.base`), for both subcommands:
   ``[dask]`` extra.
 
 A failed segment measurement does not fail ``qa``: the bitrate rules are then reported as
-not checked (``info``) and every other rule still runs.
+not checked (``info``) and every other rule still runs.  With ``--depth media`` a segment
+that answers 403/404 is an error finding of its own (``media_segment_readable``), so it
+counts against ``--fail-on`` like any other; a missing ``[media]`` extra is exit 2.
 """
 
 from __future__ import annotations
@@ -66,7 +70,9 @@ _QA_EPILOG = """exit codes:
      origin refused the token (401/403), has no such video (404), or failed or was
      unreachable after the retries (5xx, network); one line on stderr says which
   2  usage or input error: bad argument or id, missing key
-A failed segment measurement does not fail: the bitrate rules are reported as not checked."""
+A failed segment measurement does not fail: the bitrate rules are reported as not checked.
+--depth media: a segment answering 403/404 is an error finding (media_segment_readable);
+a missing [media] extra (PyAV) is exit 2."""
 
 _AUDIT_EPILOG = """exit codes:
   0  nothing at or above --fail-on (default error), and every video was checked
@@ -78,6 +84,10 @@ _AUDIT_EPILOG = """exit codes:
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "cmd_audit", "cmd_qa", "register"]
 
 _FAIL_ON = ("error", "warning")
+#: Columns of the variant overview printed by ``qa --depth media`` (JSON has them all).
+_OVERVIEW: tuple[str, ...] = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate")
+_OVERVIEW += ("average_diff", "width", "height", "idr_interval", "frame_rate", "codecs")
+_OVERVIEW += ("processed",)
 #: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -109,13 +119,27 @@ def cmd_qa(args: argparse.Namespace) -> int:
             ladder = fetch_ladder_url(target)
         else:
             ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
-        findings = qa(ladder, profile=args.profile, ignore=ignore, measure=not args.no_measure)
+        findings = qa(
+            ladder,
+            depth=args.depth,
+            profile=args.profile,
+            ignore=ignore,
+            measure=not args.no_measure,
+            probe=args.probe,
+            progress=sys.stderr.isatty(),
+        )
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
+    overview = ladder.probed.variant_overview() if ladder.probed is not None else None
     if args.json:
-        print(json.dumps({"target": shown, **findings.to_dict()}, indent=2))
+        variants: dict[str, Any] = {}
+        if overview is not None:
+            variants["variants"] = json.loads(overview.to_json(orient="records"))
+        print(json.dumps({"target": shown, **findings.to_dict(), **variants}, indent=2))
     else:
         print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
+        if overview is not None:
+            print(overview[[c for c in _OVERVIEW if c in overview]].to_string(index=False))
         print(findings.summary)
         for row in findings.table.to_dict("records"):
             extra = ""
@@ -287,6 +311,20 @@ def register(sub: Subparsers) -> None:
         default=None,
         metavar="RULE_ID[,RULE_ID...]",
         help="do not run these rules (repeatable; ids as in the findings)",
+    )
+    p.add_argument(
+        "--depth",
+        choices=("playlist", "media"),
+        default="playlist",
+        help="playlist (default): the playlist rules; media: also fetch segments and run the "
+        "media rules (needs the [media] extra)",
+    )
+    p.add_argument(
+        "--probe",
+        choices=("sample", "full"),
+        default="sample",
+        help="with --depth media: probe the first, middle and last segment of each rendition "
+        "(sample, default) or every segment (full)",
     )
     p.set_defaults(func=cmd_qa)
 

@@ -11,12 +11,16 @@ import pandas as pd
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import Ladder
+from hs_notebook.media_tables import ProbedLadder
+from hs_notebook.probe import require_av
+from hs_notebook.probe_fetch import DEPTHS as PROBE_DEPTHS
+from hs_notebook.probe_fetch import Progress
 from hs_notebook.qa.bitrates import check_ladder
 from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
-from hs_notebook.qa.rules import PROFILES, RULES
+from hs_notebook.qa.rules import DEPTHS, PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
 from hs_notebook.urls import parse_signed_url
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import choice, positive_int, progress_arg
 
 __all__ = ["default_profile", "qa", "qa_async"]
 
@@ -27,6 +31,15 @@ _MEASURE_SKIPPED = (
 _OFFLINE = (
     "the ladder was built from text (ladder_from_text) and has no origin to measure segment "
     "sizes from; pass sizes= (a table with preset_id, duration and size) to check it"
+)
+
+
+_NOT_PROBED = (
+    'depth="playlist": the segments were not probed; run qa(ladder, depth="media") to check it'
+)
+_OFFLINE_MEDIA = (
+    "the ladder was built from text (ladder_from_text) and has no origin to fetch segments "
+    "from; fetch it with fetch_ladder()/fetch_ladder_url() to check it"
 )
 
 
@@ -57,13 +70,38 @@ def _selected(
     profile: str | None,
     rules: str | Iterable[str] | None,
     ignore: str | Iterable[str] | None,
+    depth: str,
 ) -> tuple[str, tuple[str, ...]]:
     """(the profile, the ids of the rules to run)."""
+    choice("depth", depth, DEPTHS)
     if profile is None:
         profile = default_profile(ladder)
     elif not isinstance(profile, str):
         raise InvalidArgument(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    return profile, RULES.select(profile, rules, ignore)
+    return profile, RULES.select(profile, rules, ignore, depth)
+
+
+def _media_plan(
+    ladder: Ladder, depth: str, probe: object, progress: object, selected: tuple[str, ...]
+) -> str | None:
+    """``None`` when the segments should be probed, else why the media rules skip (``""``
+    when no media rule is selected).  A missing PyAV raises (the error names the extra)."""
+    choice("probe", probe, PROBE_DEPTHS)
+    progress_arg("progress", progress)
+    if not any(RULES[r].media for r in selected):
+        return ""
+    if depth != "media":
+        return _NOT_PROBED
+    if not ladder.fetchable:
+        return _OFFLINE_MEDIA
+    if not ladder.media_texts:
+        return "the ladder has no media playlists, so there are no segments to probe"
+    require_av()
+    return None
+
+
+def _probe_failed(exc: HeapStreamError) -> str:
+    return f"probing the segments failed ({type(exc).__name__}: {exc})"
 
 
 def _evaluate(
@@ -72,11 +110,13 @@ def _evaluate(
     skip_reason: str | None,
     profile: str,
     selected: tuple[str, ...],
+    media: ProbedLadder | None = None,
+    media_reason: str | None = None,
 ) -> QAReport:
     """Run the selected rules over the ladder; measured rules only when ``sizes`` is given
     (and then only over the variants it has sizes for: the others are reported as not
-    checked)."""
-    view = build_view(ladder.facts(), sizes)
+    checked); media rules only over ``media``."""
+    view = build_view(ladder.facts(), sizes, media)
     rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
     passed: list[str] = []
     skipped: dict[str, str] = {}
@@ -97,6 +137,11 @@ def _evaluate(
             continue
         if rule.measured and sizes is None:
             reason = skip_reason or _MEASURE_SKIPPED
+            skipped[rule.id] = reason
+            note(position, rule.id, f"{rule.id} not checked: {reason}")
+            continue
+        if rule.media and media is None:
+            reason = media_reason or _NOT_PROBED
             skipped[rule.id] = reason
             note(position, rule.id, f"{rule.id} not checked: {reason}")
             continue
@@ -171,18 +216,27 @@ def _measure_failed(exc: HeapStreamError) -> str:
 def qa(
     ladder: Ladder,
     *,
+    depth: str = "playlist",
     profile: str | None = None,
     rules: str | Iterable[str] | None = None,
     ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
+    probe: str = "sample",
+    progress: Progress = True,
 ) -> QAReport:
     """Check a ladder against the rules of :data:`RULES` of one profile.
 
     Args:
         ladder: a :class:`~hs_notebook.ladder.Ladder` (``fetch_ladder``,
             ``fetch_ladder_url`` or ``ladder_from_text``).
+        depth: ``"playlist"`` (the default) checks the playlists (and measured sizes);
+            ``"media"`` also fetches segments and checks what they hold with the media
+            rules (PyAV, the ``[media]`` extra; :meth:`Ladder.probe`, whose result is
+            kept on the ladder and reused).  Segments that answer 403/404 or cannot be
+            read are findings of their own (``media_segment_readable``, one per segment);
+            encrypted ones an ``info`` finding.
         profile: which rules (:data:`~hs_notebook.qa.rules.PROFILES`): ``"heapstream"``
             (RFC 8216, Apple and HeapStream's limits), ``"apple"`` (RFC 8216 and Apple's
             HLS Authoring Specification) or ``"rfc8216"``.  ``None``:
@@ -196,7 +250,11 @@ def qa(
         sizes: segment sizes already measured (``ladder.measure_segment_sizes()``: columns
             ``preset_id``, ``duration``, ``size``); used instead of measuring.  Variants it
             has no segments of are reported as not checked by the measured rules.
-        concurrency: most segment requests in flight while measuring.
+        concurrency: most segment requests in flight while measuring (and probing).
+        probe: which segments ``depth="media"`` probes: ``"sample"`` (first, middle and
+            last of each rendition) or ``"full"`` (all).
+        progress: show a progress bar while probing (or a function ``fn(done, total)``
+            called after each segment, for a display of one's own).
 
     Returns:
         :class:`QAReport`.  When measuring fails (a segment refused with
@@ -210,8 +268,9 @@ def qa(
             ``measure``/``concurrency`` have the wrong type, or ``profile``, ``rules`` or
             ``ignore`` name no profile or rule.
     """
-    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
+    why_not = _media_plan(ladder, depth, probe, progress, selected)
     if reason is None:
         try:
             sizes = ladder.measure_segment_sizes(concurrency=concurrency)
@@ -219,25 +278,38 @@ def qa(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None, profile, selected)
+    media = None
+    if why_not is None:
+        try:
+            media = ladder.probe(probe, concurrency=concurrency, progress=progress)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            why_not = _probe_failed(exc)
+    return _evaluate(ladder, sizes, reason or None, profile, selected, media, why_not or None)
 
 
 async def qa_async(
     ladder: Ladder,
     *,
+    depth: str = "playlist",
     profile: str | None = None,
     rules: str | Iterable[str] | None = None,
     ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
+    probe: str = "sample",
+    progress: Progress = True,
     client: AsyncClient | None = None,
 ) -> QAReport:
-    """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
-    when given, so an audit shares one connection pool across videos).  A failed
-    measurement degrades exactly as in :func:`qa`."""
-    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore)
+    """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async`` and probes
+    with ``ladder.probe_async``, on ``client`` when given, so an audit shares one
+    connection pool across videos).  A failed measurement or probe degrades exactly as in
+    :func:`qa`."""
+    profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
+    why_not = _media_plan(ladder, depth, probe, progress, selected)
     if reason is None:
         try:
             sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
@@ -245,4 +317,14 @@ async def qa_async(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    return _evaluate(ladder, sizes, reason or None, profile, selected)
+    media = None
+    if why_not is None:
+        try:
+            media = await ladder.probe_async(
+                probe, concurrency=concurrency, progress=progress, client=client
+            )
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            why_not = _probe_failed(exc)
+    return _evaluate(ladder, sizes, reason or None, profile, selected, media, why_not or None)

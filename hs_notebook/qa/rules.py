@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
+from hs_notebook.media_rules import MEDIA_RULES
 from hs_notebook.qa import checks as c
 from hs_notebook.qa.view import Hit, View
-from hs_notebook.validate import string_list
+from hs_notebook.validate import choice, string_list
 
-__all__ = ["PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
+__all__ = ["DEPTHS", "PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
 
 #: Severities, most severe first.
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
@@ -25,6 +26,13 @@ PROFILES: dict[str, str] = {
     "(the default for HeapStream and sandbox ladders)",
     "apple": "RFC 8216 and Apple's HLS Authoring Specification (the default for other origins)",
     "rfc8216": "RFC 8216 only",
+}
+
+#: How deep :func:`~hs_notebook.qa.qa` looks: ``{depth: what it reads}``.
+DEPTHS: dict[str, str] = {
+    "playlist": "the playlists (and, when measured, the segment sizes)",
+    "media": "the playlists and the media inside the segments (PyAV): the playlist rules "
+    "plus the media rules",
 }
 
 _RFC = "RFC 8216"
@@ -42,6 +50,7 @@ class Rule:
     checks: str
     check: Callable[[View], Iterator[Hit]]
     measured: bool = False  #: needs measured segment sizes
+    media: bool = False  #: reads the media inside the segments (runs at depth "media")
 
     @property
     def profiles(self) -> frozenset[str]:
@@ -79,28 +88,41 @@ class RuleTable(Mapping[str, Rule]):
         return len(self._rules)
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``id``, ``severity``, ``source``, ``checks``, ``measured``."""
-        rows = [(r.id, r.severity, r.source, r.checks, r.measured) for r in self._rules.values()]
-        return pd.DataFrame(rows, columns=["id", "severity", "source", "checks", "measured"])
+        """Columns ``id``, ``severity``, ``source``, ``checks``, ``measured``, ``media``."""
+        columns = ["id", "severity", "source", "checks", "measured", "media"]
+        rows = [
+            (r.id, r.severity, r.source, r.checks, r.measured, r.media)
+            for r in self._rules.values()
+        ]
+        return pd.DataFrame(rows, columns=columns)
 
-    def in_profile(self, profile: str) -> tuple[str, ...]:
-        """The ids of the rules of one of :data:`PROFILES`, in report order."""
+    def in_profile(self, profile: str, depth: str | None = None) -> tuple[str, ...]:
+        """The ids of the rules of one of :data:`PROFILES`, in report order; with a
+        ``depth`` (:data:`DEPTHS`), only those that run at it (``"playlist"`` leaves the
+        media rules out)."""
         if profile not in PROFILES:
             raise InvalidArgument(
                 f"unknown QA profile {profile!r}; choose one of {', '.join(PROFILES)}"
             )
-        return tuple(r.id for r in self._rules.values() if profile in r.profiles)
+        if depth is not None:
+            choice("depth", depth, DEPTHS)
+        return tuple(
+            r.id
+            for r in self._rules.values()
+            if profile in r.profiles and (depth != "playlist" or not r.media)
+        )
 
     def select(
         self,
         profile: str,
         rules: str | Iterable[str] | None = None,
         ignore: str | Iterable[str] | None = None,
+        depth: str | None = None,
     ) -> tuple[str, ...]:
         """The ids of the rules to run, in report order: ``rules`` (ids) when given, else
-        those of ``profile``; less ``ignore`` (ids).  An id that is not in the table
-        raises :class:`InvalidArgument` naming it."""
-        chosen = self.in_profile(profile)
+        those of ``profile`` (at ``depth``, see :meth:`in_profile`); less ``ignore`` (ids).
+        An id that is not in the table raises :class:`InvalidArgument` naming it."""
+        chosen = self.in_profile(profile, depth)
         if rules is not None:
             chosen = tuple(r for r in self._rules if r in set(self._ids(rules, "rules")))
         dropped = set(self._ids(ignore, "ignore")) if ignore is not None else set()
@@ -322,6 +344,11 @@ RULES = RuleTable(
             f"{_HS}: formats",
             "FRAME-RATE is at most 30",
             c.heapstream_frame_rate,
+        ),
+        # --- media (depth="media": what the segments hold; hs_notebook.media_rules) -----
+        *(
+            Rule(m.id, m.severity, m.source, m.checks, c.media_check(m), media=True)
+            for m in MEDIA_RULES
         ),
     )
 )
