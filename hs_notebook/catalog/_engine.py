@@ -1,6 +1,7 @@
 """The audit engine: one video inspected and checked (never raising), a fixed pool of
 worker coroutines on one shared client, the sink that collects (and saves) results, and
-the argument checks every engine shares."""
+what every engine shares around its own run: the argument checks, the resume plan and
+the final tables (:class:`AuditRun`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from hs_notebook import formatting, validate
-from hs_notebook.catalog._results import concat_findings, summary_frame
-from hs_notebook.catalog._store import ResultStore
+from hs_notebook.catalog._results import AuditResult, assemble, concat_findings, summary_frame
+from hs_notebook.catalog._store import ResultStore, pending_ids, prepare_store
 from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import fetch_ladder_async
@@ -25,6 +26,7 @@ from hs_notebook.tokens import SigningKey
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AuditJob",
+    "AuditRun",
     "ResultSink",
     "audit_one",
     "check_arguments",
@@ -240,3 +242,65 @@ def progress_bar(enabled: bool, total: int, initial: int, desc: str) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, unit="video", desc=desc)
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """One audit around its engine: the checked arguments, what ``out`` already holds and
+    the ids still to do (:meth:`start`), then the merged, saved tables (:meth:`finish`).
+    Both engines go through it, so resuming and saving behave alike whichever runs."""
+
+    ids: list[str]  # every id asked for, de-duplicated in order
+    key: SigningKey
+    timeout: float
+    ttl: float
+    store: ResultStore | None
+    previous: tuple[pd.DataFrame, pd.DataFrame]  # (summary, findings) read from ``out``
+    todo: list[str]  # the ids this run audits
+    started: float
+
+    @classmethod
+    def start(
+        cls,
+        video_ids: Iterable[str],
+        key: Any,
+        concurrency: Any,
+        timeout: Any,
+        token_ttl: Any,
+        batch: tuple[str, Any],
+        out: Any,
+        resume: bool,
+    ) -> AuditRun:
+        """Check the arguments (:func:`check_arguments`), read ``out`` when resuming and
+        keep the ids not done there; the clock starts here."""
+        ids, key, seconds, ttl = check_arguments(
+            video_ids, key, concurrency, timeout, token_ttl, batch
+        )
+        store, previous = prepare_store(out, resume)
+        todo = pending_ids(ids, previous[0]) if resume else list(ids)
+        return cls(ids, key, seconds, ttl, store, previous, todo, time.perf_counter())
+
+    def progress_bar(self, enabled: bool, desc: str) -> Any:
+        """A ``tqdm.auto`` bar over every id, the ones done before already counted."""
+        return progress_bar(enabled, len(self.ids), len(self.ids) - len(self.todo), desc)
+
+    def finish(
+        self, sink: ResultSink, engine: str, extra: dict[str, Any] | None = None
+    ) -> AuditResult:
+        """The tables of every id (this run's results over the earlier ones), saved to
+        ``out`` when given."""
+        summary, findings = assemble(self.ids, self.previous, sink.rows, sink.tables)
+        if self.store is not None:
+            self.store.finalize(summary, findings)
+        return AuditResult(
+            summary=summary,
+            findings=findings,
+            elapsed=since(self.started),
+            audited=len(self.todo),
+            out=self.store.path if self.store is not None else None,
+            engine=engine,
+            extra=extra or {},
+        )
