@@ -11,6 +11,7 @@ from typing import Any, Literal
 import m3u8
 from m3u8.parser import ATTRIBUTELISTPATTERN
 
+from hs_notebook import validate
 from hs_notebook.errors import InvalidArgument, PlaylistError
 
 __all__ = ["Kind", "Scan", "line_of", "nth_extinf", "parse_text"]
@@ -56,24 +57,7 @@ class Scan:
 
 def _prepare(text: Any, what: str) -> str:
     """Check the type, drop a UTF-8 BOM, refuse empty text and a missing #EXTM3U line."""
-    if isinstance(text, bytes | bytearray):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PlaylistError(f"the {what} is not UTF-8 text ({exc})") from None
-    if not isinstance(text, str):
-        raise InvalidArgument(f"the {what} must be str (playlist text), got {type(text).__name__}")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate: no Unicode text has one
-        lineno = text.count("\n", 0, exc.start) + 1
-        raise PlaylistError(
-            f"line {lineno}: the {what} holds U+{ord(text[exc.start]):04X}, a lone surrogate "
-            "(not a Unicode character: text decoded with errors='surrogateescape'?); decode "
-            "the bytes as UTF-8 or pass them as bytes"
-        ) from None
+    text = validate.decoded_text(what, text, error=PlaylistError)
     stripped = text.lstrip()
     if not stripped:
         raise PlaylistError(f"the {what} text is empty: there is nothing to parse")
