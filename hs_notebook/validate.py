@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
@@ -20,6 +20,7 @@ __all__ = [
     "decoded_text",
     "flag",
     "fraction",
+    "instance_of",
     "is_finite_number",
     "is_number",
     "line_number",
@@ -30,6 +31,8 @@ __all__ = [
     "unicode_text",
     "unix_seconds",
 ]
+
+T = TypeVar("T")
 
 
 def is_number(value: Any) -> bool:
@@ -105,6 +108,16 @@ def non_negative_seconds(
     if value < 0 or (finite and math.isinf(value)):
         raise error(f"{name} must be {'finite ' if finite else ''}seconds >= 0, got {value}")
     return float(value)
+
+
+def instance_of(
+    value: Any, kind: type[T], expected: str, *, error: type[HeapStreamError] = InvalidArgument
+) -> T:
+    """``value`` when it is a ``kind``; else ``error`` with ``expected`` (what the argument
+    must be and where one comes from) and the type that was given."""
+    if not isinstance(value, kind):
+        raise error(f"{expected}, got {type(value).__name__}")
+    return value
 
 
 def flag(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> bool:
