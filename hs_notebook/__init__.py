@@ -8,13 +8,16 @@ Everything a notebook needs is reachable from ``import hs_notebook as hs``::
     hs.embed(hs.HeapStream(12).embed_url("video-id", token))
 
 The public surface is :data:`__all__`: tokens and their diagnosis, signed URLs and embeds,
-fetching a ladder and the pure tables behind it, QA and catalog audits, downloads, the HTTP
-clients, the errors, the sandbox and the panels.  The sandbox (``hs.Sandbox``,
+fetching a ladder and the pure tables behind it, probing media segments (``probe_segment``;
+``Ladder.probe``), perceptual quality (``quality``), QA and catalog audits, downloads, the
+HTTP clients, the errors, the sandbox and the panels.  The sandbox (``hs.Sandbox``,
 ``hs.Faults``, the ``[sandbox]`` extra) and the widgets are imported lazily, on first use.
 Lower-level pieces stay in their modules, each with its own ``__all__``:
 ``hs_notebook.hls`` (``parse_master``, ``master_playlist_info``, ...),
-``hs_notebook.vtt`` (``parse_vtt``, ``Cue``), ``hs_notebook.validate``,
-``hs_notebook.extras``, ``hs_notebook.widgets`` (``browser_url``, ``cut_tiles``, ...).
+``hs_notebook.vtt`` (``parse_vtt``, ``Cue``), ``hs_notebook.probe`` (``SegmentProbe``),
+``hs_notebook.quality.ladder`` (``LadderQuality``), ``hs_notebook.errors`` (``MediaError``),
+``hs_notebook.validate``, ``hs_notebook.extras``,
+``hs_notebook.widgets`` (``browser_url``, ``cut_tiles``, ...).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from .ladder import (
     ladder_from_text,
 )
 from .plots import bitrate_figure, findings_by_rule_figure
+from .probe import probe_segment
 from .qa import (
     BITRATE_COLUMNS,
     RULES,
@@ -68,7 +72,7 @@ from .qa import (
 
 # hs.quality is the ladder-level function (it replaces the package attribute: import the
 # package as `from hs_notebook.quality import score, ...`)
-from .quality.ladder import LadderQuality, quality
+from .quality.ladder import quality
 from .quality_rules import QualityThresholds
 from .redaction import redact, redact_frame, redact_token
 from .tokens import SigningKey, Token, decode_token, generate_signing_key, verify_token
@@ -150,7 +154,6 @@ __all__ = [
     "InvalidToken",
     "Ladder",
     "LadderPanel",
-    "LadderQuality",
     "MissingExtra",
     "NotFound",
     "PlaylistError",
@@ -187,6 +190,7 @@ __all__ = [
     "iframe_table",
     "ladder_from_text",
     "parse_signed_url",
+    "probe_segment",
     "qa",
     "qa_async",
     "quality",

@@ -224,25 +224,24 @@ def _ts_pat_pmt_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) ->
 
 
 def _readable(media: ProbedLadder) -> list[MediaFinding]:
+    """One finding per segment that could not be fetched or read (its HTTP status or
+    why), so a refused segment never hides the others; the rendition's other segments
+    are still checked."""
     out: list[MediaFinding] = []
     for r in media.renditions:
         bad = [s for s in media.segments if s.rendition == r.rendition and s.status == "failed"]
-        if not bad:
-            continue
-        bad.sort(key=lambda s: s.index)
-        first = bad[0]
-        status = f"HTTP {first.http_status}" if first.http_status else "unreadable"
-        out.append(
-            MediaFinding(
-                "media_segment_readable",
-                "error",
-                f"{r.rendition}:{first.index}",
-                f"{r.rendition}: segment(s) {_indices([s.index for s in bad])} could not be "
-                f"fetched or read; segment {first.index}: {first.error}",
-                status,
-                "a readable media segment",
+        for seg in sorted(bad, key=lambda s: s.index):
+            status = f"HTTP {seg.http_status}" if seg.http_status else "unreadable"
+            out.append(
+                MediaFinding(
+                    "media_segment_readable",
+                    "error",
+                    f"{r.rendition}:{seg.index}",
+                    f"{r.rendition}: segment {seg.index} could not be fetched or read: {seg.error}",
+                    status,
+                    "a readable media segment",
+                )
             )
-        )
     return out
 
 
@@ -250,18 +249,21 @@ def _encrypted(media: ProbedLadder) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     for r in media.renditions:
         skipped = sorted(
-            s.index
-            for s in media.segments
-            if s.rendition == r.rendition and s.status == "encrypted"
+            (s for s in media.segments if s.rendition == r.rendition and s.status == "encrypted"),
+            key=lambda s: s.index,
         )
         if skipped:
+            first = skipped[0]
             out.append(
                 MediaFinding(
                     "media_encrypted_skipped",
                     "info",
-                    f"{r.rendition}:{skipped[0]}",
-                    f"{r.rendition}: segment(s) {_indices(skipped)} are encrypted (EXT-X-KEY) "
-                    "and were not probed; the media rules did not check them",
+                    f"{r.rendition}:{first.index}",
+                    f"{r.rendition}: segment(s) {_indices([s.index for s in skipped])} are "
+                    "encrypted (EXT-X-KEY) and were not probed; the media rules did not check "
+                    "them",
+                    first.error or "encrypted",
+                    "EXT-X-KEY METHOD=NONE (to be probed)",
                 )
             )
     return out
@@ -408,14 +410,14 @@ def _boundaries_aligned(media: ProbedLadder) -> list[MediaFinding]:
             if abs(start - ref) > ALIGN_TOLERANCE:
                 bad.setdefault(key, []).append((index, start, ref, ref_key))
     out: list[MediaFinding] = []
-    for key, rows in bad.items():
-        index, start, ref, ref_key = rows[0]
+    for key, misses in bad.items():
+        index, start, ref, ref_key = misses[0]
         out.append(
             MediaFinding(
                 "media_boundaries_aligned",
                 "error",
                 f"{key}:{index}",
-                f"{key}: segment(s) {_indices([r[0] for r in rows])} start at other times than "
+                f"{key}: segment(s) {_indices([m[0] for m in misses])} start at other times than "
                 f"in {ref_key} (segment {index}: {start:.3f} s vs {ref:.3f} s); players cannot "
                 "switch between them seamlessly: cut every rendition at the same keyframes",
                 _sec(start),
@@ -519,8 +521,9 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "media_segment_readable",
         "error",
         f"{_RFC} 4.3.2 (segments are resources a client can fetch)",
-        "every probed segment could be fetched and demuxed (HTTP errors and unreadable "
-        "bytes are listed per segment; the rendition's other segments are still checked)",
+        "every probed segment could be fetched and demuxed (one finding per segment that "
+        "answered an HTTP error or held unreadable bytes; the rendition's other segments "
+        "are still checked)",
         _readable,
     ),
     MediaRule(

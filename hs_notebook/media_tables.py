@@ -27,6 +27,8 @@ import pandas as pd
 
 from hs_notebook._columns import documents
 from hs_notebook.errors import InvalidArgument
+from hs_notebook.hls import peak_bitrate as hls_peak_bitrate
+from hs_notebook.hls import peak_window
 from hs_notebook.probe import SegmentProbe
 
 __all__ = [
@@ -255,14 +257,14 @@ class ProbedLadder:
 def peak_bitrate(
     sizes: Sequence[int], durations: Sequence[float], target_duration: float
 ) -> int | None:
-    """The peak segment bit rate of a run of consecutive segments (RFC 8216bis 4.1).
+    """The peak segment bit rate of one run of consecutive segments, int bits/s.
 
-    The largest bit rate (sum of sizes * 8 / sum of durations) of any contiguous set of
-    these segments whose total duration is between 0.5 x and 1.5 x ``target_duration``
-    + 0.5 s (the half second absorbs EXTINF rounding).  A short last segment therefore
-    counts only together with its neighbours.  ``None`` when no set qualifies (fewer
-    segments than one window, or no target duration).  Pass each run of consecutive
-    probed segments separately and take the largest.
+    :func:`hs_notebook.hls.peak_bitrate` (RFC 8216bis 4.1: the largest bit rate of any
+    contiguous set of segments lasting between 0.5 x and 1.5 x ``target_duration`` + 0.5 s),
+    except that a run too short to fill one window counts for nothing (``None``) instead
+    of for its average: a probe samples a few segments, and a short last segment on its
+    own must not raise a false peak.  ``None`` too without a target duration.  Pass each
+    run of consecutive probed segments separately and take the largest.
     """
     if len(sizes) != len(durations):
         raise InvalidArgument(
@@ -270,21 +272,11 @@ def peak_bitrate(
         )
     if not target_duration or target_duration <= 0:
         return None
-    low, high = 0.5 * target_duration, 1.5 * target_duration + 0.5
-    best: float | None = None
-    n = len(sizes)
-    for start in range(n):
-        total_size, total_time = 0, 0.0
-        for end in range(start, n):
-            total_size += sizes[end]
-            total_time += durations[end]
-            if total_time > high:
-                break
-            if total_time >= low:
-                rate = total_size * 8 / total_time
-                if best is None or rate > best:
-                    best = rate
-    return None if best is None else round(best)
+    low, _ = peak_window(target_duration)
+    if sum(durations) < low:
+        return None
+    peak = hls_peak_bitrate(durations, sizes, target_duration)
+    return None if peak is None else round(peak)
 
 
 def _runs(indices: Sequence[int]) -> list[list[int]]:

@@ -293,7 +293,7 @@ class _Track:
     top_duration: int = 0
 
 
-def _seconds(value: int, time_base: Fraction) -> float:
+def _seconds(value: float, time_base: Fraction) -> float:
     return float(value * time_base)
 
 
@@ -410,6 +410,15 @@ def _h264_facts(extradata: bytes, first: bytes, tag: str) -> dict[str, Any]:
     return out
 
 
+def _hevc_nal_of(kind: int) -> Callable[[bytes], bool]:
+    """A test for HEVC NAL units of type ``kind`` (the type is bits 1-6 of byte 0)."""
+
+    def wanted(unit: bytes) -> bool:
+        return (unit[0] >> 1) & 0x3F == kind
+
+    return wanted
+
+
 def _hevc_facts(extradata: bytes, first: bytes, tag: str) -> dict[str, Any]:
     prefix = tag if tag in ("hvc1", "hev1") else "hvc1"
     codec, length_size = None, None
@@ -419,7 +428,7 @@ def _hevc_facts(extradata: bytes, first: bytes, tag: str) -> dict[str, Any]:
     if codec is None:
         candidates = [*bs.annexb_nal_units(extradata), *units]
         for kind in (33, 32):  # the SPS, else the VPS
-            unit = _first_nal(candidates, lambda u, k=kind: (u[0] >> 1) & 0x3F == k)
+            unit = _first_nal(candidates, _hevc_nal_of(kind))
             codec = bs.hevc_codec_from_nal(unit, prefix) if unit else None
             if codec:
                 break
@@ -530,6 +539,14 @@ def probe_segment(data: bytes, init: bytes | None = None) -> SegmentProbe:
         container.close()
 
 
+def _time_base(stream: Any) -> Fraction:
+    """The time base of a stream that has timed packets (MediaError without one)."""
+    tb = stream.time_base if stream is not None else None
+    if tb is None:
+        raise MediaError("a stream of the segment has packets but no time base")
+    return Fraction(tb.numerator, tb.denominator)
+
+
 def _probe(
     av: Any, container: av.container.InputContainer, payload: bytes, size: int
 ) -> SegmentProbe:
@@ -573,13 +590,16 @@ def _probe(
         "pat_pmt_first": None,
         "first_pids": (),
     }
+    vtb = _time_base(video) if vtrack.pts else None
+    atb = _time_base(audio) if atrack.pts else None
     wrapped = any(
-        track.pts and min(track.pts) < 0 and s.time_base == _MPEGTS_TIME_BASE
-        for track, s in ((vtrack, video), (atrack, audio))
+        tb == _MPEGTS_TIME_BASE and min(track.pts) < 0
+        for track, tb in ((vtrack, vtb), (atrack, atb))
+        if tb is not None
     )
     shift = _PTS_WRAP if wrapped else 0
-    if vtrack.pts:
-        tb = video.time_base
+    if vtb is not None:
+        tb = vtb
         pts, first, last, duration = _span(vtrack, tb, shift)
         keys = sorted(_seconds(pts[k], tb) for k in vtrack.keys)
         out.update(
@@ -592,8 +612,8 @@ def _probe(
             video_bytes=vtrack.size,
             **_video_facts(video, vtrack.first),
         )
-    if atrack.pts:
-        tb = audio.time_base
+    if atb is not None:
+        tb = atb
         _, first, last, duration = _span(atrack, tb, shift)
         out.update(
             audio_first_pts=first,

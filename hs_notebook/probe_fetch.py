@@ -6,15 +6,19 @@
 
 Input per rendition: its :class:`~hs_notebook.media_tables.DeclaredRendition` and its
 segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``uri``,
-``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``) with URLs that
-can be fetched as they are (the ladder's effective URLs).  Output: a
+``byterange_length``, ``byterange_offset``, ``key_method``, ``init_uri``, and optionally
+``init_byterange_length`` / ``init_byterange_offset`` for an ``EXT-X-MAP`` with a
+``BYTERANGE``) with URLs that can be fetched as they are (the ladder's effective URLs).  Output: a
 :class:`~hs_notebook.media_tables.ProbedLadder` for the tables and the media rules.
 
 - ``depth="sample"`` probes the first, middle and last segment of every rendition;
   ``"full"`` every segment.
-- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress.
-- Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment is
-  fetched once per URL and handed to the probe with each of its segments.
+- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress
+  (or a function ``progress(done, total, "probing segments")`` is called, for a widget of one's
+  own; :data:`hs_notebook.validate.Progress`).
+- Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment
+  (its byte range too) is fetched once per URL and range and handed to the probe with each
+  of its segments.
 - A refused or missing segment (403, 404, a timeout after the retries) or one whose bytes
   cannot be read becomes a ``failed`` row with the reason; the rendition's other segments are
   still probed.  Encrypted segments (``EXT-X-KEY`` other than ``NONE``) are not fetched: they
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +37,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, TokenRejected
-from hs_notebook.http import AsyncClient
+from hs_notebook.hls import segments_table
+from hs_notebook.http import AsyncClient, child_url
 from hs_notebook.media_tables import (
     DeclaredRendition,
     ProbedLadder,
@@ -41,15 +47,23 @@ from hs_notebook.media_tables import (
 )
 from hs_notebook.probe import probe_segment, require_av
 from hs_notebook.redaction import redact
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import Progress, choice, positive_int, progress_arg
 
 __all__ = [
     "DEPTHS",
+    "Progress",
     "SegmentRef",
     "probe_renditions_async",
     "sample_indices",
     "segment_refs",
 ]
+
+#: Worker threads probing the segments of one call (see ``_Fetcher``).
+PROBE_THREADS = 2
+
+#: What ``progress=`` callbacks are told this stage is.
+_PROBING = "probing segments"
+
 
 #: How many segments of each rendition to probe.
 DEPTHS: dict[str, str] = {
@@ -60,13 +74,15 @@ DEPTHS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SegmentRef:
-    """Where one segment is: its URL, byte range (``(offset, length)``) and init segment."""
+    """Where one segment is: its URL, byte range (``(offset, length)``) and init segment
+    (its URL and byte range)."""
 
     index: int
     uri: str
     byterange: tuple[int, int] | None = None
     key_method: str | None = None
     init_uri: str | None = None
+    init_byterange: tuple[int, int] | None = None
 
     @property
     def encrypted(self) -> bool:
@@ -96,13 +112,15 @@ def segment_refs(segments: pd.DataFrame) -> list[SegmentRef]:
         return [None] * len(segments)
 
     out: list[SegmentRef] = []
-    for index, uri, length, offset, method, init in zip(
+    for index, uri, length, offset, method, init, init_length, init_offset in zip(
         column("index"),
         column("uri"),
         column("byterange_length"),
         column("byterange_offset"),
         column("key_method"),
         column("init_uri"),
+        column("init_byterange_length"),
+        column("init_byterange_offset"),
         strict=True,
     ):
         if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
@@ -111,32 +129,32 @@ def segment_refs(segments: pd.DataFrame) -> list[SegmentRef]:
                 "(parse the playlist with its base URL)"
             )
         byterange = (int(offset or 0), int(length)) if length is not None else None
-        out.append(SegmentRef(int(index), uri, byterange, method, init))
+        init_range = (int(init_offset or 0), int(init_length)) if init_length is not None else None
+        out.append(SegmentRef(int(index), uri, byterange, method, init, init_range))
     return out
 
 
 def sample_indices(count: int, depth: str) -> list[int]:
     """Positions to probe among ``count`` segments: all (``"full"``), or the first, middle
     and last (``"sample"``; fewer when there are fewer segments)."""
-    if depth not in DEPTHS:
-        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    choice("depth", depth, DEPTHS)
     if depth == "full":
         return list(range(count))
     return sorted({0, count // 2, count - 1}) if count else []
 
 
-def _range_header(ref: SegmentRef) -> dict[str, str] | None:
-    if ref.byterange is None:
+def _range_header(byterange: tuple[int, int] | None) -> dict[str, str] | None:
+    if byterange is None:
         return None
-    offset, length = ref.byterange
+    offset, length = byterange
     return {"Range": f"bytes={offset}-{offset + length - 1}"}
 
 
-def _body(content: bytes, status: int, ref: SegmentRef) -> bytes:
-    """The segment's bytes from a 200 (whole resource: cut the range out) or a 206."""
-    if ref.byterange is None or status == 206:
+def _body(content: bytes, status: int, byterange: tuple[int, int] | None) -> bytes:
+    """The sub-range's bytes from a 200 (whole resource: cut the range out) or a 206."""
+    if byterange is None or status == 206:
         return content
-    offset, length = ref.byterange
+    offset, length = byterange
     return content[offset : offset + length]
 
 
@@ -146,26 +164,35 @@ def _failure(exc: HeapStreamError) -> tuple[str, int | None]:
 
 
 class _Fetcher:
-    """Fetch segments and init segments (each init once), bounded by one semaphore."""
+    """Fetch segments (each init segment once) and probe them.
+
+    At most ``concurrency`` segments are in hand at a time, from the start of their
+    download to the end of their probe, so memory stays bounded on a long video; init
+    segments and WebVTT samples (a few small requests) have a gate of their own.  Probes
+    run on :data:`PROBE_THREADS` worker threads: demuxing holds the GIL for much of its
+    time, and more threads would starve the event loop that receives the downloads."""
 
     def __init__(self, client: AsyncClient, concurrency: int) -> None:
         self.client = client
+        self.slots = asyncio.Semaphore(concurrency)
         self.gate = asyncio.Semaphore(concurrency)
-        self.inits: dict[str, asyncio.Task[bytes]] = {}
+        self.inits: dict[tuple[str, tuple[int, int] | None], asyncio.Task[bytes]] = {}
+        self.pool = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="hs-probe")
 
     async def get(self, uri: str, headers: Mapping[str, str] | None = None) -> tuple[bytes, int]:
-        async with self.gate:
-            fetched = await self.client.fetch(uri, headers=headers)
+        fetched = await self.client.fetch(uri, headers=headers)
         return fetched.content, fetched.status
 
-    def init(self, uri: str) -> asyncio.Task[bytes]:
-        task = self.inits.get(uri)
+    def init(self, uri: str, byterange: tuple[int, int] | None) -> asyncio.Task[bytes]:
+        task = self.inits.get((uri, byterange))
         if task is None:
 
             async def load() -> bytes:
-                return (await self.get(uri))[0]
+                async with self.gate:
+                    content, status = await self.get(uri, _range_header(byterange))
+                return _body(content, status, byterange)
 
-            task = self.inits[uri] = asyncio.ensure_future(load())
+            task = self.inits[uri, byterange] = asyncio.ensure_future(load())
         return task
 
     async def segment(self, key: str, ref: SegmentRef) -> ProbedSegment:
@@ -174,22 +201,28 @@ class _Fetcher:
                 key, ref.index, "encrypted", error=f"EXT-X-KEY METHOD={ref.key_method}"
             )
         try:
-            init = await asyncio.shield(self.init(ref.init_uri)) if ref.init_uri else None
+            init = (
+                await asyncio.shield(self.init(ref.init_uri, ref.init_byterange))
+                if ref.init_uri
+                else None
+            )
         except HeapStreamError as exc:
             why, status = _failure(exc)
             return ProbedSegment(
                 key, ref.index, "failed", error=f"init segment: {why}", http_status=status
             )
-        try:
-            content, status = await self.get(ref.uri, _range_header(ref))
-        except HeapStreamError as exc:
-            why, code = _failure(exc)
-            return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
-        data = _body(content, status, ref)
-        try:
-            probe = await asyncio.to_thread(probe_segment, data, init)
-        except HeapStreamError as exc:
-            return ProbedSegment(key, ref.index, "failed", error=f"{exc} ({redact(ref.uri)})")
+        async with self.slots:
+            try:
+                content, status = await self.get(ref.uri, _range_header(ref.byterange))
+            except HeapStreamError as exc:
+                why, code = _failure(exc)
+                return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
+            data = _body(content, status, ref.byterange)
+            loop = asyncio.get_running_loop()
+            try:
+                probe = await loop.run_in_executor(self.pool, probe_segment, data, init)
+            except HeapStreamError as exc:
+                return ProbedSegment(key, ref.index, "failed", error=f"{exc} ({redact(ref.uri)})")
         return ProbedSegment(key, ref.index, "probed", probe)
 
 
@@ -202,6 +235,20 @@ async def _vtt_sample(fetcher: _Fetcher, track: str, uri: str) -> TextTrackSampl
     return TextTrackSample(track, text)
 
 
+async def _playlist_vtt_sample(fetcher: _Fetcher, track: str, uri: str) -> TextTrackSample | None:
+    """The first WebVTT segment of a subtitle playlist (its URL effective: the playlist's
+    token carried to its own origin); ``None`` when either cannot be fetched or read."""
+    try:
+        async with fetcher.gate:
+            got = await fetcher.client.fetch(uri, expect="playlist")
+        table = segments_table(got.text, base_uri=got.final_url)
+    except HeapStreamError:
+        return None
+    if table.empty:
+        return None
+    return await _vtt_sample(fetcher, track, child_url(got.final_url, str(table["uri"].iloc[0])))
+
+
 async def probe_renditions_async(
     client: AsyncClient,
     renditions: Sequence[tuple[DeclaredRendition, pd.DataFrame | Sequence[SegmentRef]]],
@@ -209,23 +256,24 @@ async def probe_renditions_async(
     depth: str = "sample",
     concurrency: int = 8,
     text_tracks: Mapping[str, str] | None = None,
-    progress: bool = True,
+    text_playlists: Mapping[str, str] | None = None,
+    progress: Progress = True,
 ) -> ProbedLadder:
     """Fetch and probe the segments of ``renditions`` (see the module docstring).
 
     ``renditions`` pairs each rendition's declared facts with its segments (a segments
     table or :class:`SegmentRef` rows); ``text_tracks`` maps a text track id to the URL of
     one of its WebVTT segments (normally the first), fetched for the X-TIMESTAMP-MAP rule
-    (one that cannot be fetched is left out).  Never raises for a segment: failures are
+    (one that cannot be fetched is left out); ``text_playlists`` maps a text track id to its
+    subtitle playlist, whose first WebVTT segment is fetched the same way.  Segments and
+    subtitles are fetched together.  Never raises for a segment: failures are
     rows of the result.  Raises :class:`InvalidArgument` for bad arguments and
     :class:`~hs_notebook.errors.MediaError` when PyAV (the ``[media]`` extra) is missing.
     """
     require_av()
-    if depth not in DEPTHS:
-        raise InvalidArgument(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    choice("depth", depth, DEPTHS)
     concurrency = positive_int("concurrency", concurrency) or 1
-    if not isinstance(progress, bool):
-        raise InvalidArgument(f"progress must be True or False, got {progress!r}")
+    progress_arg("progress", progress)
     plan: list[tuple[str, SegmentRef]] = []
     declared: list[DeclaredRendition] = []
     for item in renditions:
@@ -241,23 +289,32 @@ async def probe_renditions_async(
         declared.append(rendition)
         plan += [(rendition.rendition, refs[i]) for i in sample_indices(len(refs), depth)]
     fetcher = _Fetcher(client, concurrency)
-    bar = tqdm(total=len(plan), desc="probing segments", unit="seg", disable=not progress)
+    report = progress if callable(progress) else None
+    bar = tqdm(total=len(plan), desc="probing segments", unit="seg", disable=progress is not True)
+    done = 0
+    if report is not None:
+        report(0, len(plan), _PROBING)
 
     async def one(key: str, ref: SegmentRef) -> ProbedSegment:
+        nonlocal done
         try:
             return await fetcher.segment(key, ref)
         finally:
             bar.update(1)
+            done += 1
+            if report is not None:
+                report(done, len(plan), _PROBING)
 
+    vtts = [_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items()]
+    vtts += [_playlist_vtt_sample(fetcher, t, u) for t, u in (text_playlists or {}).items()]
     try:
-        results = await asyncio.gather(*(one(key, ref) for key, ref in plan))
-        samples = await asyncio.gather(
-            *(_vtt_sample(fetcher, t, u) for t, u in (text_tracks or {}).items())
-        )
+        probed = asyncio.gather(*(one(key, ref) for key, ref in plan))
+        results, samples = await asyncio.gather(probed, asyncio.gather(*vtts))
     finally:
         bar.close()
         for task in fetcher.inits.values():
             task.cancel()
+        fetcher.pool.shutdown(wait=False, cancel_futures=True)
     return ProbedLadder(
         tuple(declared),
         tuple(results),

@@ -9,25 +9,33 @@ one module needs may stay beside it; anything used twice lives here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 
 __all__ = [
+    "Progress",
+    "choice",
     "clamped_float",
+    "decoded_text",
     "flag",
     "fraction",
+    "instance_of",
     "is_finite_number",
     "is_number",
+    "line_number",
     "non_negative_seconds",
     "positive_int",
     "positive_seconds",
+    "progress_arg",
     "string_list",
     "unicode_text",
     "unix_seconds",
 ]
+
+T = TypeVar("T")
 
 
 def is_number(value: Any) -> bool:
@@ -105,6 +113,16 @@ def non_negative_seconds(
     return float(value)
 
 
+def instance_of(
+    value: Any, kind: type[T], expected: str, *, error: type[HeapStreamError] = InvalidArgument
+) -> T:
+    """``value`` when it is a ``kind``; else ``error`` with ``expected`` (what the argument
+    must be and where one comes from) and the type that was given."""
+    if not isinstance(value, kind):
+        raise error(f"{expected}, got {type(value).__name__}")
+    return value
+
+
 def flag(name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument) -> bool:
     """``value`` when it is ``True`` or ``False`` (not merely truthy)."""
     if not isinstance(value, bool):
@@ -149,3 +167,63 @@ def unicode_text(name: str, value: str, *, error: type[HeapStreamError] = Invali
             "errors='replace' if they may be broken)"
         ) from None
     return value
+
+
+def choice(
+    name: str, value: Any, options: Iterable[str], *, error: type[HeapStreamError] = InvalidArgument
+) -> str:
+    """``value`` when it is one of ``options`` (strings), else an error listing them."""
+    allowed = list(options)
+    if not isinstance(value, str) or value not in allowed:
+        raise error(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+#: A ``progress=`` argument (segment probing, quality scoring, QA): a tqdm bar (``True``),
+#: none (``False``), or a function called as ``fn(done, total, what)`` at every step, where
+#: ``what`` names the stage (``"probing segments"``, ``"fetching 720p"``, ``"scoring"``, ...),
+#: for a display of one's own.
+Progress = bool | Callable[[int, int, str], object]
+
+
+def progress_arg(
+    name: str, value: Any, *, error: type[HeapStreamError] = InvalidArgument
+) -> Progress:
+    """``value`` when it is a :data:`Progress`: ``True``/``False`` (a progress bar or
+    none) or a function called as ``fn(done, total, what)`` (a widget's own display)."""
+    if isinstance(value, bool) or callable(value):
+        return value
+    raise error(f"{name} must be True, False or a function fn(done, total, what), got {value!r}")
+
+
+def line_number(text: str, index: int) -> int:
+    """1-based line number of character ``index`` of ``text`` (CR, LF and CRLF end lines)."""
+    head = text[:index]
+    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+
+
+def decoded_text(what: str, value: Any, *, error: type[HeapStreamError]) -> str:
+    """``value``, a document passed as str or bytes, as str: bytes decoded as UTF-8, a
+    leading BOM dropped.  Bytes that are not UTF-8, and a str with a lone surrogate (text
+    decoded with ``errors="surrogateescape"``), raise ``error`` naming the line; anything
+    but str or bytes raises :class:`~hs_notebook.errors.InvalidArgument`.  ``what`` names
+    the document in the messages (``"master playlist"``, ``"WebVTT text"``)."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"the {what} is not UTF-8 text ({exc})") from None
+    if not isinstance(value, str):
+        raise InvalidArgument(
+            f"the {what} must be str (or UTF-8 bytes), got {type(value).__name__}"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no Unicode text has one
+        raise error(
+            f"line {line_number(value, exc.start)}: the {what} holds "
+            f"U+{ord(value[exc.start]):04X}, a lone surrogate (not a Unicode character: text "
+            "decoded with errors='surrogateescape'?); decode the bytes as UTF-8 or pass them "
+            "as bytes"
+        ) from None
+    return value[1:] if value.startswith("\ufeff") else value

@@ -39,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 import numpy as np
 import pandas as pd
 
+from hs_notebook import validate
 from hs_notebook._columns import documents
 from hs_notebook.errors import InvalidArgument, VTTError
 
@@ -119,12 +120,6 @@ def _excerpt(text: str, limit: int = 60) -> str:
     return repr(shown if len(shown) <= limit else shown[: limit - 1] + "…")
 
 
-def _lineno_at(text: str, index: int) -> int:
-    """1-based line number of character ``index`` of ``text`` (CR, LF and CRLF end lines)."""
-    head = text[:index]
-    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
-
-
 def _seconds(stamp: str, lineno: int) -> float:
     match = _TIMESTAMP.fullmatch(stamp)
     if match is None:
@@ -153,22 +148,7 @@ def _is_block(line: str, keyword: str) -> bool:
 
 def _text(text: Any) -> str:
     """The WebVTT input as str (bytes are decoded as UTF-8), without its BOM."""
-    if isinstance(text, bytes | bytearray):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise VTTError(f"the WebVTT file is not UTF-8 text ({exc})") from None
-    if not isinstance(text, str):
-        raise InvalidArgument(f"the WebVTT text must be str, got {type(text).__name__}")
-    surrogate = _SURROGATE.search(text)
-    if surrogate is not None:
-        raise VTTError(
-            f"line {_lineno_at(text, surrogate.start())}: the WebVTT text holds a lone "
-            f"surrogate (U+{ord(surrogate.group()):04X}), which is not a character: the file "
-            "was not UTF-8 (decoded with errors='surrogateescape'?); pass its bytes instead"
-        )
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = validate.decoded_text("WebVTT text", text, error=VTTError)
     if not text.strip():
         raise VTTError("the WebVTT text is empty: there is nothing to parse")
     return text

@@ -30,6 +30,7 @@ EXPECTED = {
     "01_mint_and_embed.ipynb",
     "02_inspect_ladder.ipynb",
     "03_storyboards_and_text_tracks.ipynb",
+    "05_media_qa.ipynb",
     "06_quality.ipynb",
     "app.ipynb",
 }
@@ -73,11 +74,13 @@ def kernel_env(tmp_path_factory: pytest.TempPathFactory, hs_cache_dir: Path) -> 
 #: Appended to each notebook before running: writes every SigningKey alive in the kernel
 #: (the sandbox's, any the notebook made) to a file, so the test can look for exactly that
 #: material in the outputs.  It prints nothing; the cell is removed before the checks.
+#: (``issubclass(type(o), ...)``, not ``isinstance``: a dead weak proxy, like the one
+#: tqdm's notebook bar keeps to its closed bar, raises ReferenceError on ``__class__``.)
 _KEY_DUMP = """
 import gc as _gc, pathlib as _pathlib
 from hs_notebook.tokens import SigningKey as _SK
 _n = _pathlib.Path({path!r}).write_text("\\n".join(
-    o.private_key_base64() for o in _gc.get_objects() if isinstance(o, _SK)))
+    o.private_key_base64() for o in _gc.get_objects() if issubclass(type(o), _SK)))
 """
 
 
@@ -234,3 +237,27 @@ def test_no_private_key_material_in_outputs(
                     assert secret[i : i + 24] not in text, f"{name}: private key material"
         assert not re.search(r"PRIVATE KEY-----(\s|\\n)*[A-Za-z0-9+/]{16}", text), name
         assert "LS0tLS1CRUdJTi" not in text, name  # base64 of "-----BEGIN"
+
+
+@pytest.mark.slow
+def test_media_qa_notebook_finds_every_defect(
+    executed: dict[str, nbformat.NotebookNode], tiny_media: Any
+) -> None:
+    nb05 = executed["05_media_qa.ipynb"]
+    text = _text(nb05)
+    # the clean ladder: a variant overview of every rendition, no media errors
+    assert "peak_diff" in text and "average_diff" in text
+    for rendition in tiny_media.renditions:
+        assert f"v-demo-{rendition.name}" in text
+    assert "0 errors" in text
+    # each defect's section shows its rule finding the sandbox video that carries it
+    for defect, rule in (
+        ("no-idr", "media_idr_start"),
+        ("codecs", "media_codecs_match"),
+        ("resolution", "media_resolution_match"),
+        ("frame-rate", "media_frame_rate_match"),
+        ("misaligned", "media_boundaries_aligned"),
+        ("no-timestamp-map", "media_vtt_timestamp_map"),
+        ("extinf-drift", "media_extinf_match"),
+    ):
+        assert re.search(rf"{rule}\s+(error|warning)\s+v-defect-{defect}-", text), defect

@@ -627,7 +627,10 @@ def test_fetch_and_probe_with_refused_and_missing_segments(
     assert over["rendition"].tolist() == keys
     assert over["probed"].tolist()[1] == 1 and over["failed"].tolist()[1] == 2
     readable = [f for f in run_media_rules(media) if f.rule == "media_segment_readable"]
-    assert [(f.subject, f.measured) for f in readable] == [(f"{keys[1]}:1", "HTTP 404")]
+    assert [(f.subject, f.measured) for f in readable] == [
+        (f"{keys[1]}:1", "HTTP 404"),
+        (f"{keys[1]}:2", "HTTP 403"),
+    ]
     assert len(media.text_tracks) == len(tracks)
     assert all(s.vtt.startswith("WEBVTT") for s in media.text_tracks)
     for (d, _), (_, probe) in zip(plan, [media.probed(k)[0] for k in keys], strict=True):

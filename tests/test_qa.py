@@ -21,10 +21,13 @@ from hs_notebook.sandbox import Faults
 
 HOST = "https://h.example"
 MEASURED = {rid for rid, rule in RULES.items() if rule.measured}
-#: The quality rules run only at depth="quality" (tests/test_quality_ladder.py breaks each);
-#: at the default depth the playlist rules are all that run.
+# the media rules run at depth="media" and "quality" (tests/test_media_qa.py,
+# tests/test_probe.py)
+MEDIA = {rid for rid, rule in RULES.items() if rule.media}
+#: The quality rules run only at depth="quality" (tests/test_quality_ladder.py breaks each).
 QUALITY = {rid for rid, rule in RULES.items() if rule.quality}
-PLAYLIST = set(RULES) - QUALITY
+#: At the default depth the playlist rules are all that run.
+PLAYLIST = set(RULES) - MEDIA - QUALITY
 
 
 # ----------------------------------------------------------------------------- builders
@@ -175,7 +178,17 @@ def sizes_for(variants: list[V], peak: float = 1.0, average: float = 0.9) -> pd.
 
 def test_rules_table_is_documented_and_complete() -> None:
     frame = RULES.to_frame()
-    assert list(frame.columns) == ["id", "severity", "source", "checks", "measured"]
+    assert list(frame.columns) == [
+        "id",
+        "severity",
+        "source",
+        "checks",
+        "measured",
+        "media",
+        "quality",
+    ]
+    assert set(frame.loc[frame["media"], "id"]) == MEDIA
+    assert set(frame.loc[frame["quality"], "id"]) == QUALITY
     assert len(frame) == len(RULES) >= 20
     assert set(frame["severity"]) <= set(SEVERITIES)
     for rule in RULES.values():
@@ -310,8 +323,12 @@ BREAKS: list[tuple[str, Any, set[str]]] = [
 
 
 def test_every_rule_has_a_breaking_case() -> None:
+    # the media rules' breaking cases: tests/test_media_qa.py (sandbox defects) and
+    # tests/test_probe.py (segments made to break them); the quality rules':
+    # tests/test_quality_ladder.py
     broken = {case[0] for case in BREAKS} | MEASURED
     assert broken == PLAYLIST
+    assert MEDIA and QUALITY and not MEDIA & QUALITY  # a rule runs from one depth on
 
 
 @pytest.mark.parametrize(("rule_id", "make", "extra"), BREAKS, ids=[c[0] for c in BREAKS])
@@ -460,6 +477,7 @@ def test_sandbox_ladder_passes_every_error_rule(sandbox: Any) -> None:
     )
     findings = qa(ladder)
     assert findings.errors == 0, findings.table.to_string()
+    # media: tests/test_media_qa.py; quality: tests/test_quality_ladder.py
     error_rules = {rid for rid in PLAYLIST if RULES[rid].severity == "error"}
     assert set(findings.passed) >= error_rules
     # measured for real: the bitrate rules ran and passed

@@ -214,11 +214,19 @@ def test_profiles_rules_and_ignore() -> None:
     rfc = qa(ladder, profile="rfc8216", measure=False)
     assert rfc.profile == "rfc8216"
     ran = set(rfc.passed) | set(rfc.table["rule"])
-    quality = {rid for rid, rule in RULES.items() if rule.quality}  # depth="quality" only
-    assert ran == set(RULES.in_profile("rfc8216")) - quality
+    assert ran == set(RULES.in_profile("rfc8216", depth="playlist"))
     assert {"codecs_present", "iframe_playlists", "heapstream_h264"}.isdisjoint(ran)
     assert "target_duration_present" in RULES.in_profile("rfc8216")
     assert set(RULES.in_profile("heapstream")) == set(RULES)  # today's full set
+    # each depth runs the rules of the shallower ones too: quality implies media
+    media = {rid for rid, rule in RULES.items() if rule.media}
+    quality = {rid for rid, rule in RULES.items() if rule.quality}
+    assert media and quality
+    assert set(RULES.in_profile("heapstream", "playlist")) == set(RULES) - media - quality
+    assert set(RULES.in_profile("heapstream", "media")) == set(RULES) - quality
+    assert set(RULES.in_profile("heapstream", "quality")) == set(RULES)
+    with pytest.raises(InvalidArgument, match="depth"):
+        RULES.in_profile("heapstream", "pixels")
     only = qa(ladder, rules=["heapstream_h264", "codecs_present"], measure=False)
     assert set(only.passed) | set(only.table["rule"]) == {"heapstream_h264", "codecs_present"}
     ignored = qa(ladder, ignore="heapstream_h264,iframe_playlists", measure=False)

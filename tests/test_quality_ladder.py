@@ -24,6 +24,7 @@ import hs_notebook as hs
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.http import Client
 from hs_notebook.qa import COLUMNS, RULES
+from hs_notebook.quality.ladder import LadderQuality
 from hs_notebook.quality_rules import (
     FINDING_COLUMNS,
     QUALITY_RULES,
@@ -143,12 +144,12 @@ def test_quality_rules_are_in_the_one_table_and_only_at_depth_quality(
 
 
 @pytest.fixture(scope="module")
-def tiny_quality(sandbox: Sandbox) -> hs.LadderQuality:
+def tiny_quality(sandbox: Sandbox) -> LadderQuality:
     return hs.quality(_ladder(sandbox, sandbox.video_id), progress=False)
 
 
 @pytest.mark.slow
-def test_tiny_ladder_scores_in_ladder_order(tiny_quality: hs.LadderQuality) -> None:
+def test_tiny_ladder_scores_in_ladder_order(tiny_quality: LadderQuality) -> None:
     table = tiny_quality.renditions
     assert tiny_quality.reference == "original"
     assert table["declared_bitrate"].is_monotonic_increasing
@@ -186,7 +187,7 @@ def test_demo_ladder_scores_in_ladder_order(hs_cache_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_frame_comparison_of_the_scored_ladder(tiny_quality: hs.LadderQuality) -> None:
+def test_frame_comparison_of_the_scored_ladder(tiny_quality: LadderQuality) -> None:
     images = tiny_quality.frames_at(2.0)
     assert set(images) == {"reference", *tiny_quality.renditions["rendition"].tolist()}
     shapes = {a.shape for a in images.values()}

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -1093,3 +1094,46 @@ def test_deeply_nested_token_is_403_never_500(sandbox: Sandbox, http: httpx.Clie
                   f"{deep_array}.{b64u(b'{}')}.c2ln"):  # fmt: skip
         got = http.get(sandbox.url("master", sandbox.video_id, token))
         assert rejection(got) == "malformed_token", got.text[:300]
+
+
+@pytest.mark.browser
+def test_player_overlay_shows_the_playing_rendition_in_chromium(sandbox: Sandbox) -> None:
+    """In a real Chromium the page plays the master playlist when the browser plays HLS
+    natively (the MP4 otherwise), and the overlay names what plays at its decoded size."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no Chromium on this machine (tests/test_browser.py installs it)")
+    url = sandbox.signed_url("embed", sandbox.video_id) + "&autoplay=1"
+    sizes = {(r.width, r.height) for r in sandbox.media.renditions}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            page.wait_for_function(
+                "() => { const v = document.querySelector('video');"
+                " return v.readyState >= 2 && v.currentTime > 0.5; }",
+                timeout=60_000,
+            )
+            got = page.evaluate(
+                """() => { const v = document.querySelector('video');
+                const l = document.getElementById('rendition');
+                return {src: v.currentSrc, w: v.videoWidth, h: v.videoHeight, text: l.textContent,
+                        kind: l.dataset.kind, lw: +l.dataset.width, lh: +l.dataset.height,
+                        hls: v.canPlayType('application/vnd.apple.mpegurl')}; }"""
+            )
+        finally:
+            browser.close()
+    assert errors == []
+    assert (got["w"], got["h"]) in sizes, got
+    assert (got["lw"], got["lh"]) == (got["w"], got["h"]), got
+    expected = "HLS" if got["hls"] else "MP4"
+    assert got["kind"] == expected and got["text"] == f"{expected} {got['w']}\u00d7{got['h']}"
+    assert ("/mmpl/1/" if got["hls"] else "/stcr4/1/") in got["src"], got

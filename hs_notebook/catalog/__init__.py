@@ -39,18 +39,15 @@ reads ``out`` and any part files first and skips the ids already done; ids whose
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from hs_notebook.catalog._dask import DASK_TOKEN_TTL, audit_dask
 from hs_notebook.catalog._engine import (
     DEFAULT_TIMEOUT,
     AuditJob,
+    AuditRun,
     ResultSink,
-    check_arguments,
-    check_depth,
-    progress_bar,
     run_pool,
     run_sync,
 )
@@ -60,9 +57,7 @@ from hs_notebook.catalog._results import (
     STATUSES,
     SUMMARY_COLUMNS,
     AuditResult,
-    assemble,
 )
-from hs_notebook.catalog._store import pending_ids, prepare_store
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.tokens import SigningKey
 
@@ -96,34 +91,41 @@ async def audit_async(
     depth: str = "playlist",
 ) -> AuditResult:
     """Async :func:`audit` with ``engine="local"`` (await it inside a running loop)."""
-    ids, key, timeout, ttl = check_arguments(
-        video_ids, key, concurrency, timeout, token_ttl, ("flush_every", flush_every)
+    run = AuditRun.start(
+        video_ids,
+        key,
+        concurrency,
+        timeout,
+        token_ttl,
+        ("flush_every", flush_every),
+        out,
+        resume,
+        depth,
     )
     job = AuditJob(
-        key, project_id, base_url, bool(measure), timeout, ttl=ttl, depth=check_depth(depth)
+        run.key, project_id, base_url, bool(measure), run.timeout, ttl=run.ttl, depth=run.depth
     )
-    store, previous = prepare_store(out, resume)
-    todo = pending_ids(ids, previous[0]) if resume else list(ids)
-    started = time.perf_counter()
-    bar = progress_bar(progress, len(ids), len(ids) - len(todo), "audit")
-    sink = ResultSink(store, flush_every or max(50, concurrency * 4), bar)
+    bar = run.progress_bar(progress, "audit")
+    sink = ResultSink(run.store, flush_every or max(50, concurrency * 4), bar)
     try:
-        await run_pool(todo, job, concurrency, sink.add)
+        await run_pool(run.todo, job, concurrency, sink.add)
     finally:
         sink.flush()
         if bar is not None:
             bar.close()
-    summary, findings = assemble(ids, previous, sink.rows, sink.tables)
-    if store is not None:
-        store.finalize(summary, findings)
-    return AuditResult(
-        summary=summary,
-        findings=findings,
-        elapsed=time.perf_counter() - started,
-        audited=len(todo),
-        out=store.path if store is not None else None,
-        engine="local",
-    )
+    return run.finish(sink, "local")
+
+
+class _Shared(TypedDict):
+    """The options :func:`audit` hands to either engine as they are."""
+
+    concurrency: int
+    measure: bool
+    out: str | os.PathLike[str] | None
+    resume: bool
+    progress: bool
+    timeout: float
+    depth: str
 
 
 def audit(
@@ -171,36 +173,41 @@ def audit(
             every token is minted here before the partitions are submitted (the private
             key never goes to the cluster), so it must cover the queue wait plus the run
             of the last partition (default :data:`DASK_TOKEN_TTL`, 6 h).
-        depth: ``"playlist"`` (default) or ``"quality"``: also score every rendition
-            against the original (:func:`hs_notebook.quality.ladder.quality`) and run the
-            quality rules, per video, on either engine (raise ``timeout``: scoring takes
-            seconds per rendition).
+        depth: ``qa(depth=)`` of every video (:data:`hs_notebook.qa.DEPTHS`), on either
+            engine: ``"playlist"`` (default); ``"media"``: also probe sample segments and
+            run the media rules; ``"quality"``: also score every rendition against the
+            original (:func:`hs_notebook.quality.ladder.quality`) and run the quality rules
+            (raise ``timeout``: scoring takes seconds per rendition).
 
     Raises:
         InvalidArgument: bad arguments (a key that is not a SigningKey, an ``out`` that is
             not .parquet/.csv, an unknown engine, dask without a client).
     """
+    shared = _Shared(
+        concurrency=concurrency,
+        measure=measure,
+        out=out,
+        resume=resume,
+        progress=progress,
+        timeout=timeout,
+        depth=depth,
+    )
     if engine == "local":
         if client is not None:
             raise InvalidArgument(
                 "client= is the distributed.Client for engine='dask'; with engine='local' "
                 "leave it out"
             )
+        ttl = 3600.0 if token_ttl is None else token_ttl
         return run_sync(
             lambda: audit_async(
                 video_ids,
                 key,
                 project_id,
                 base_url,
-                concurrency=concurrency,
-                measure=measure,
-                out=out,
-                resume=resume,
-                progress=progress,
-                timeout=timeout,
+                **shared,
                 flush_every=flush_every,
-                token_ttl=3600.0 if token_ttl is None else token_ttl,
-                depth=depth,
+                token_ttl=ttl,
             )
         )
     if engine == "dask":
@@ -209,25 +216,15 @@ def audit(
                 "engine='dask' needs client=distributed.Client(...) (for one machine: "
                 "distributed.Client(distributed.LocalCluster()))"
             )
+        ttl = DASK_TOKEN_TTL if token_ttl is None else token_ttl
         return audit_dask(
             client,
             video_ids,
             key,
             project_id,
             base_url,
-            concurrency=concurrency,
-            measure=measure,
-            out=out,
-            resume=resume,
-            progress=progress,
-            timeout=timeout,
+            **shared,
             partition_size=partition_size,
-            token_ttl=DASK_TOKEN_TTL if token_ttl is None else token_ttl,
-            depth=depth,
+            token_ttl=ttl,
         )
     raise InvalidArgument(f"engine must be 'local' or 'dask', got {engine!r}")
-
-
-# ---------------------------------------------------------------------------- Dask engine
-
-#: Default lifetime (seconds) of the tokens :func:`audit_dask` mints for the workers: 6 h.

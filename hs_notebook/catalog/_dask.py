@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import math
 import os
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,22 +15,18 @@ import pandas as pd
 from hs_notebook.catalog._engine import (
     DEFAULT_TIMEOUT,
     AuditJob,
+    AuditRun,
     ResultSink,
-    check_arguments,
-    check_depth,
-    progress_bar,
     run_pool,
     status_row,
 )
 from hs_notebook.catalog._results import (
     AuditResult,
-    assemble,
     concat_findings,
     empty_findings,
     records,
     summary_frame,
 )
-from hs_notebook.catalog._store import pending_ids, prepare_store
 from hs_notebook.errors import HeapStreamError
 from hs_notebook.extras import require_extra
 from hs_notebook.tokens import SigningKey
@@ -147,16 +142,21 @@ def audit_dask(
     require_extra("dask", "distributed", feature="the Dask engine")
     from distributed import as_completed
 
-    ids, key, timeout, ttl = check_arguments(
-        video_ids, key, concurrency, timeout, token_ttl, ("partition_size", partition_size)
+    run = AuditRun.start(
+        video_ids,
+        key,
+        concurrency,
+        timeout,
+        token_ttl,
+        ("partition_size", partition_size),
+        out,
+        resume,
+        depth,
     )
-    depth = check_depth(depth)
-    store, previous = prepare_store(out, resume)
-    todo = pending_ids(ids, previous[0]) if resume else list(ids)
-    started = time.perf_counter()
+    todo, store = run.todo, run.store
     size = partition_size or max(1, math.ceil(len(todo) / (dask_workers(client) * 4)))
     parts = [todo[i : i + size] for i in range(0, len(todo), size)]
-    bar = progress_bar(progress, len(ids), len(ids) - len(todo), "audit (dask)")
+    bar = run.progress_bar(progress, "audit (dask)")
     sink = ResultSink(None, 1, None)  # collects; each partition is saved as it completes
 
     def keep(rows: list[dict[str, Any]], findings: pd.DataFrame, done: int) -> None:
@@ -171,7 +171,7 @@ def audit_dask(
     futures = {}
     try:
         for part in parts:
-            tokens, unminted = mint_partition(key, part, ttl)
+            tokens, unminted = mint_partition(run.key, part, run.ttl)
             if unminted:
                 keep(unminted, empty_findings(), len(unminted))
             runnable = [v for v in part if v in tokens]
@@ -185,8 +185,8 @@ def audit_dask(
                 base_url,
                 concurrency,
                 bool(measure),
-                float(timeout),
-                depth,
+                run.timeout,
+                run.depth,
                 pure=False,
             )
             futures[future] = runnable
@@ -206,15 +206,6 @@ def audit_dask(
         for future in futures:
             with contextlib.suppress(Exception):
                 future.release()
-    summary, findings = assemble(ids, previous, sink.rows, sink.tables)
-    if store is not None:
-        store.finalize(summary, findings)
-    return AuditResult(
-        summary=summary,
-        findings=findings,
-        elapsed=time.perf_counter() - started,
-        audited=len(todo),
-        out=store.path if store is not None else None,
-        engine="dask",
-        extra={"partitions": len(parts), "partition_size": size, "token_ttl": ttl},
+    return run.finish(
+        sink, "dask", {"partitions": len(parts), "partition_size": size, "token_ttl": run.ttl}
     )

@@ -1,6 +1,7 @@
 """The audit engine: one video inspected and checked (never raising), a fixed pool of
 worker coroutines on one shared client, the sink that collects (and saves) results, and
-the argument checks every engine shares."""
+what every engine shares around its own run: the argument checks, the resume plan, the
+progress bar and the final tables (:class:`AuditRun`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from hs_notebook import formatting, validate
-from hs_notebook.catalog._results import concat_findings, summary_frame
-from hs_notebook.catalog._store import ResultStore
-from hs_notebook.errors import HeapStreamError, InvalidArgument, NotFound, TokenRejected
+from hs_notebook.catalog._results import AuditResult, assemble, concat_findings, summary_frame
+from hs_notebook.catalog._store import ResultStore, pending_ids, prepare_store
+from hs_notebook.errors import HeapStreamError, NotFound, TokenRejected
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import fetch_ladder_async
 from hs_notebook.qa import DEPTHS, qa_async
@@ -25,10 +26,9 @@ from hs_notebook.tokens import SigningKey
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AuditJob",
+    "AuditRun",
     "ResultSink",
     "audit_one",
-    "check_arguments",
-    "progress_bar",
     "run_pool",
     "run_sync",
     "since",
@@ -52,14 +52,7 @@ class AuditJob:
     timeout: float
     ttl: float = 3600.0  # lifetime of the tokens minted per video (local engine)
     tokens: Mapping[str, str] | None = None  # {video_id: token} minted on the client
-    depth: str = "playlist"  # "quality": also score the renditions (qa(depth="quality"))
-
-
-def check_depth(depth: object) -> str:
-    """``depth`` when it is one of :data:`hs_notebook.qa.DEPTHS`, else InvalidArgument."""
-    if not isinstance(depth, str) or depth not in DEPTHS:
-        raise InvalidArgument(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
-    return depth
+    depth: str = "playlist"  # qa(depth=): "media" probes the segments, "quality" scores too
 
 
 def status_row(
@@ -215,38 +208,85 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     return box["value"]
 
 
-def check_arguments(
-    video_ids: Iterable[str],
-    key: Any,
-    concurrency: Any,
-    timeout: Any,
-    token_ttl: Any,
-    batch: tuple[str, Any] = ("flush_every", None),
-) -> tuple[list[str], SigningKey, float, float]:
-    """The checks every engine makes: ``(ids, key, timeout, token_ttl)`` normalised (ids
-    de-duplicated in order), or :class:`~hs_notebook.errors.InvalidArgument`.  ``batch`` is
-    the engine's optional batch-size argument, ``(name, value)``."""
-    ids = validate.string_list("video_ids", video_ids)
-    validate.positive_int("concurrency", concurrency)
-    seconds = validate.positive_seconds("timeout", timeout)
-    validate.positive_int(batch[0], batch[1], optional=True)
-    ttl = validate.positive_seconds("token_ttl", token_ttl)
-    assert seconds is not None and ttl is not None  # not optional: never None
-    return ids, check_key(key), seconds, ttl
+# ---------------------------------------------------------------------------- one run
 
 
-def check_key(key: Any) -> SigningKey:
-    if not isinstance(key, SigningKey):
-        raise InvalidArgument(
-            f"key must be a SigningKey (SigningKey.from_base64(key_id, b64) or "
-            f"SigningKey.from_env()), got {type(key).__name__}"
+@dataclass(frozen=True)
+class AuditRun:
+    """One audit around its engine: the checked arguments, what ``out`` already holds and
+    the ids still to do (:meth:`start`), then the merged, saved tables (:meth:`finish`).
+    Both engines go through it, so resuming and saving behave alike whichever runs."""
+
+    ids: list[str]  # every id asked for, de-duplicated in order
+    key: SigningKey
+    timeout: float
+    ttl: float
+    store: ResultStore | None
+    previous: tuple[pd.DataFrame, pd.DataFrame]  # (summary, findings) read from ``out``
+    todo: list[str]  # the ids this run audits
+    started: float
+    depth: str = "playlist"  # qa(depth=) of every video (hs_notebook.qa.DEPTHS)
+
+    @classmethod
+    def start(
+        cls,
+        video_ids: Iterable[str],
+        key: Any,
+        concurrency: Any,
+        timeout: Any,
+        token_ttl: Any,
+        batch: tuple[str, Any],
+        out: Any,
+        resume: bool,
+        depth: Any = "playlist",
+    ) -> AuditRun:
+        """Check the arguments every engine takes (``batch`` is the engine's optional
+        batch size, ``(name, value)``; ids are de-duplicated in order; ``depth`` one of
+        :data:`hs_notebook.qa.DEPTHS`), read ``out`` when resuming and keep the ids not
+        done there; the clock starts here.  A bad argument raises
+        :class:`~hs_notebook.errors.InvalidArgument`."""
+        ids = validate.string_list("video_ids", video_ids)
+        validate.positive_int("concurrency", concurrency)
+        seconds = validate.positive_seconds("timeout", timeout)
+        validate.positive_int(batch[0], batch[1], optional=True)
+        ttl = validate.positive_seconds("token_ttl", token_ttl)
+        depth = validate.choice("depth", depth, DEPTHS)
+        assert seconds is not None and ttl is not None  # not optional: never None
+        key = validate.instance_of(
+            key,
+            SigningKey,
+            "key must be a SigningKey (SigningKey.from_base64(key_id, b64) or "
+            "SigningKey.from_env())",
         )
-    return key
+        store, previous = prepare_store(out, resume)
+        todo = pending_ids(ids, previous[0]) if resume else list(ids)
+        return cls(ids, key, seconds, ttl, store, previous, todo, time.perf_counter(), depth)
 
+    def progress_bar(self, enabled: bool, desc: str) -> Any:
+        """A ``tqdm.auto`` bar over every id, the ones done before already counted (or
+        ``None`` when not ``enabled``)."""
+        if not enabled:
+            return None
+        from tqdm.auto import tqdm
 
-def progress_bar(enabled: bool, total: int, initial: int, desc: str) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
+        return tqdm(
+            total=len(self.ids), initial=len(self.ids) - len(self.todo), unit="video", desc=desc
+        )
 
-    return tqdm(total=total, initial=initial, unit="video", desc=desc)
+    def finish(
+        self, sink: ResultSink, engine: str, extra: dict[str, Any] | None = None
+    ) -> AuditResult:
+        """The tables of every id (this run's results over the earlier ones), saved to
+        ``out`` when given."""
+        summary, findings = assemble(self.ids, self.previous, sink.rows, sink.tables)
+        if self.store is not None:
+            self.store.finalize(summary, findings)
+        return AuditResult(
+            summary=summary,
+            findings=findings,
+            elapsed=since(self.started),
+            audited=len(self.todo),
+            out=self.store.path if self.store is not None else None,
+            engine=engine,
+            extra=extra or {},
+        )

@@ -127,6 +127,3 @@ def pending_ids(ids: Sequence[str], previous: pd.DataFrame) -> list[str]:
         return list(ids)
     done = set(previous.loc[previous["status"].isin(DONE_STATUSES), "video_id"].tolist())
     return [v for v in ids if v not in done]
-
-
-# ---------------------------------------------------------------------------- local engine

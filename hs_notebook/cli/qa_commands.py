@@ -4,12 +4,14 @@
 :func:`hs_notebook.cli.build_parser` adds them with :func:`register`.
 
 ``hs-notebook qa VIDEO_ID|MASTER_URL [--project-id N --base-url URL] [--json]
-[--fail-on warning|error] [--no-measure] [--depth playlist|quality [--sample S]
-[--reference R]]``
-    Inspect one ladder and check it (``--depth quality``: also score every rendition
-    against the original upload, or the top rung, and run the quality rules; needs the
-    ``[media]`` extra).  A signed master URL (``/mmpl/...?token=``) needs no
-    key; a video id needs ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
+[--fail-on warning|error] [--no-measure] [--depth playlist|media|quality [--probe sample|full]
+[--sample S] [--reference R]]``
+    Inspect one ladder and check it (``--depth media``: also fetch segments and check
+    what they hold, printing the variant overview too; ``--depth quality``: that, and also
+    score every rendition against the original upload, or the top rung, and run the
+    quality rules; both need the ``[media]`` extra).
+    A signed master URL (``/mmpl/...?token=``) needs no key; a video id needs
+    ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
     ``$HEAPSTREAM_SIGNING_KEY``, or ``--key-id``/``--key-file`` as for ``mint``).
 
 ``hs-notebook audit --ids FILE --out results.parquet --project-id N [--concurrency N]
@@ -33,7 +35,10 @@ Exit codes (:mod:`hs_notebook.cli.base`), for both subcommands:
   ``[dask]`` extra.
 
 A failed segment measurement does not fail ``qa``: the bitrate rules are then reported as
-not checked (``info``) and every other rule still runs.
+not checked (``info``) and every other rule still runs.  With ``--depth media`` (or
+``quality``) a segment
+that answers 403/404 is an error finding of its own (``media_segment_readable``), so it
+counts against ``--fail-on`` like any other; a missing ``[media]`` extra is exit 2.
 """
 
 from __future__ import annotations
@@ -69,7 +74,10 @@ _QA_EPILOG = """exit codes:
      origin refused the token (401/403), has no such video (404), or failed or was
      unreachable after the retries (5xx, network); one line on stderr says which
   2  usage or input error: bad argument or id, missing key
-A failed segment measurement does not fail: the bitrate rules are reported as not checked."""
+A failed segment measurement does not fail: the bitrate rules are reported as not checked.
+--depth media/quality: a segment answering 403/404 is an error finding
+(media_segment_readable);
+a missing [media] extra (PyAV) is exit 2."""
 
 _AUDIT_EPILOG = """exit codes:
   0  nothing at or above --fail-on (default error), and every video was checked
@@ -81,6 +89,10 @@ _AUDIT_EPILOG = """exit codes:
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "cmd_audit", "cmd_qa", "register"]
 
 _FAIL_ON = ("error", "warning")
+#: Columns of the variant overview printed by ``qa --depth media`` (JSON has them all).
+_OVERVIEW: tuple[str, ...] = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate")
+_OVERVIEW += ("average_diff", "width", "height", "idr_interval", "frame_rate", "codecs")
+_OVERVIEW += ("processed",)
 #: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -106,6 +118,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
         RULES.select("heapstream", None, ignore)  # unknown ids: a usage error, before fetching
     except InvalidArgument as exc:
         raise UsageError(f"--ignore: {exc}") from None
+    sample = _sample(args.sample)  # a usage error too, before fetching
     key = None if url else load_key(args)
     try:
         if url:
@@ -114,20 +127,27 @@ def cmd_qa(args: argparse.Namespace) -> int:
             ladder = fetch_ladder(target, key, args.project_id, args.base_url, ttl=args.ttl)
         findings = qa(
             ladder,
+            depth=args.depth,
             profile=args.profile,
             ignore=ignore,
             measure=not args.no_measure,
-            depth=args.depth,
+            probe=args.probe,
             reference=args.reference,
-            sample=_sample(args.sample),
+            sample=sample,
             progress=sys.stderr.isatty(),
         )
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
+    overview = ladder.probed.variant_overview() if ladder.probed is not None else None
     if args.json:
-        print(json.dumps({"target": shown, **findings.to_dict()}, indent=2))
+        variants: dict[str, Any] = {}
+        if overview is not None:
+            variants["variants"] = json.loads(overview.to_json(orient="records"))
+        print(json.dumps({"target": shown, **findings.to_dict(), **variants}, indent=2))
     else:
         print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
+        if overview is not None:
+            print(overview[[c for c in _OVERVIEW if c in overview]].to_string(index=False))
         print(findings.summary)
         for row in findings.table.to_dict("records"):
             extra = ""
@@ -317,10 +337,18 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--depth",
-        choices=("playlist", "quality"),
+        choices=("playlist", "media", "quality"),
         default="playlist",
-        help="playlist (default): the playlist rules; quality: also score every rendition "
-        "(VMAF, PSNR, SSIM, loudness) and run the quality rules (needs the [media] extra)",
+        help="playlist (default): the playlist rules; media: also fetch segments and run the "
+        "media rules; quality: media, and also score every rendition (VMAF, PSNR, SSIM, "
+        "loudness) and run the quality rules (media and quality need the [media] extra)",
+    )
+    p.add_argument(
+        "--probe",
+        choices=("sample", "full"),
+        default="sample",
+        help="with --depth media or quality: probe the first, middle and last segment of "
+        "each rendition (sample, default) or every segment (full)",
     )
     p.add_argument(
         "--sample",

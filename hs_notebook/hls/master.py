@@ -102,27 +102,17 @@ class Variant:
     ) -> Variant:
         """The row of one ``m3u8`` variant playlist (``M3U8.playlists[order]``)."""
         info = playlist.stream_info
-        uri = resolve(playlist.uri)
-        width, height = _resolution(info)
         video_codec, audio_codec = split_codecs(info.codecs)
         return cls(
             order=order,
-            preset_id=path_ids(uri, MPL_RE),
-            bandwidth=info.bandwidth,
-            average_bandwidth=info.average_bandwidth,
-            width=width,
-            height=height,
+            **_stream_fields(info, resolve(playlist.uri)),
             frame_rate=info.frame_rate,
-            codecs=info.codecs,
             video_codec=video_codec,
             audio_codec=audio_codec,
-            video_range=info.video_range,
-            hdcp_level=info.hdcp_level,
             audio_group=info.audio,
             subtitles_group=info.subtitles,
             closed_captions=unquote(info.closed_captions),
             pathway_id=info.pathway_id,
-            uri=uri,
         )
 
 
@@ -157,15 +147,9 @@ class TextTrack:
             order=order,
             type=media.type.strip().upper(),
             text_track_id=path_ids(uri, MPLT_RE),
-            group_id=media.group_id,
-            language=media.language,
-            assoc_language=media.assoc_language,
-            name=media.name,
-            default=yes(media.default),
-            autoselect=yes(media.autoselect),
+            **_media_fields(media),
             forced=yes(media.forced),
             instream_id=media.instream_id,
-            characteristics=media.characteristics,
             uri=uri,
         )
 
@@ -196,15 +180,9 @@ class AudioRendition:
         """The row of one ``m3u8`` media rendition of TYPE AUDIO."""
         return cls(
             order=order,
-            group_id=media.group_id,
-            language=media.language,
-            assoc_language=media.assoc_language,
-            name=media.name,
-            default=yes(media.default),
-            autoselect=yes(media.autoselect),
+            **_media_fields(media),
             channels=media.channels,
             channel_count=channel_count(media.channels),
-            characteristics=media.characteristics,
             uri=resolve(media.uri),
         )
 
@@ -234,26 +212,42 @@ class IFrameStream:
     ) -> IFrameStream:
         """The row of one ``m3u8`` I-frame playlist (``M3U8.iframe_playlists[order]``)."""
         info = stream.iframe_stream_info
-        uri = resolve(stream.uri)
-        width, height = _resolution(info)
         return cls(
             order=order,
-            preset_id=path_ids(uri, MPL_RE),
-            bandwidth=info.bandwidth,
-            average_bandwidth=info.average_bandwidth,
-            width=width,
-            height=height,
-            codecs=info.codecs,
+            **_stream_fields(info, resolve(stream.uri)),
             video_codec=split_codecs(info.codecs)[0],
-            video_range=info.video_range,
-            hdcp_level=info.hdcp_level,
-            uri=uri,
         )
 
 
-def _resolution(info: Any) -> tuple[int | None, int | None]:
+def _stream_fields(info: Any, uri: str | None) -> dict[str, Any]:
+    """The fields a variant and an I-frame stream both read from their ``m3u8`` stream
+    info (``StreamInfo`` / ``IFrameStreamInfo``), and from their resolved ``uri``."""
     res = info.resolution
-    return (res[0], res[1]) if res else (None, None)
+    return {
+        "preset_id": path_ids(uri, MPL_RE),
+        "bandwidth": info.bandwidth,
+        "average_bandwidth": info.average_bandwidth,
+        "width": res[0] if res else None,
+        "height": res[1] if res else None,
+        "codecs": info.codecs,
+        "video_range": info.video_range,
+        "hdcp_level": info.hdcp_level,
+        "uri": uri,
+    }
+
+
+def _media_fields(media: Any) -> dict[str, Any]:
+    """The fields an audio rendition and a text track both read from their ``m3u8``
+    ``#EXT-X-MEDIA`` (``m3u8.Media``)."""
+    return {
+        "group_id": media.group_id,
+        "language": media.language,
+        "assoc_language": media.assoc_language,
+        "name": media.name,
+        "default": yes(media.default),
+        "autoselect": yes(media.autoselect),
+        "characteristics": media.characteristics,
+    }
 
 
 # --------------------------------------------------------------------------- the parse

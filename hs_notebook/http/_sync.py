@@ -6,25 +6,42 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar, Unpack, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack, cast
 
 import httpx
 
 from hs_notebook.errors import FetchError, InvalidArgument
 from hs_notebook.http._async import AsyncClient, ClientSettings
-from hs_notebook.http._responses import Expect, Fetched, describe_exception
+from hs_notebook.http._responses import describe_exception
 from hs_notebook.redaction import redact
 from hs_notebook.validate import positive_int, positive_seconds
 
 __all__ = ["Client", "SyncStream", "default_client"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncClient, P], Awaitable[T]],
+) -> Callable[Concatenate[Client, P], T]:
+    """The :class:`Client` face of an :class:`AsyncClient` request method: the same
+    arguments (and signature, docstring), run on the client's loop thread and waited for."""
+
+    @functools.wraps(method)
+    def blocking(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.run(lambda ac: method(ac, *args, **kwargs))
+
+    blocking.__module__ = __name__
+    blocking.__qualname__ = f"Client.{method.__name__}"
+    return blocking
 
 
 class _LoopThread:
@@ -199,38 +216,10 @@ class Client:
         return runner.submit(call())
 
     # requests -------------------------------------------------------------------------
-    def fetch(
-        self,
-        url: str,
-        *,
-        expect: Expect = None,
-        headers: Mapping[str, str] | None = None,
-        allow_status: Collection[int] = (),
-    ) -> Fetched:
-        """See :meth:`AsyncClient.fetch`."""
-        return self.run(
-            lambda ac: ac.fetch(url, expect=expect, headers=headers, allow_status=allow_status)
-        )
-
-    def get_text(
-        self, url: str, *, expect: Expect = None, headers: Mapping[str, str] | None = None
-    ) -> str:
-        """See :meth:`AsyncClient.get_text`."""
-        return self.run(lambda ac: ac.get_text(url, expect=expect, headers=headers))
-
-    def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> bytes:
-        """See :meth:`AsyncClient.get_bytes`."""
-        return self.run(lambda ac: ac.get_bytes(url, headers=headers))
-
-    def head(
-        self,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        allow_status: Collection[int] = (),
-    ) -> Fetched:
-        """See :meth:`AsyncClient.head`."""
-        return self.run(lambda ac: ac.head(url, headers=headers, allow_status=allow_status))
+    fetch = _blocking(AsyncClient.fetch)
+    get_text = _blocking(AsyncClient.get_text)
+    get_bytes = _blocking(AsyncClient.get_bytes)
+    head = _blocking(AsyncClient.head)
 
     @contextmanager
     def stream(

@@ -13,7 +13,10 @@ keep the real URLs.
 
 Modules: :mod:`~hs_notebook.ladder.model` (the :class:`Ladder` and the
 :class:`LadderFacts` QA reads), :mod:`~hs_notebook.ladder.fetch` (building ladders),
-:mod:`~hs_notebook.ladder.propagation` (tokens on child URIs).  Columns this package adds
+:mod:`~hs_notebook.ladder.propagation` (tokens on child URIs),
+:mod:`~hs_notebook.ladder.probing` (what :meth:`Ladder.probe` fetches and probes: the
+media of the ladder) and :mod:`~hs_notebook.ladder.sizes` (segment sizes without
+downloading them).  Columns this package adds
 to the tables of :mod:`hs_notebook.hls` are documented in :data:`COLUMNS`.
 """
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from hs_notebook.errors import FetchError, HeapStreamError, InvalidArgument, PlaylistError
+from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError
 from hs_notebook.hls import (
     AudioRendition,
     IFrameStream,
@@ -41,11 +41,15 @@ from hs_notebook.http import (
     token_of,
     without_token,
 )
+from hs_notebook.ladder.probing import media_plan, probe_ladder_async, subtitle_playlists
 from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
+from hs_notebook.ladder.sizes import segment_size
+from hs_notebook.media_tables import ProbedLadder
+from hs_notebook.probe_fetch import DEPTHS, Progress
 from hs_notebook.redaction import redact, redact_frame
 from hs_notebook.tokens import Token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream, parse_signed_url
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import choice, flag, positive_int
 from hs_notebook.vtt import cues_table, storyboard_table
 
 __all__ = [
@@ -211,7 +215,8 @@ class LadderMedia:
                 table = segments_table(self.text, base_uri=self.base_url)
             except PlaylistError as exc:  # pragma: no cover - validated in __init__
                 raise self._error(exc) from exc
-            self._segments = with_uris(table, self.base_url)
+            table = with_uris(table, self.base_url)  # the fMP4 init segment too
+            self._segments = with_uris(table, self.base_url, "init_uri")
         return self._segments
 
 
@@ -325,6 +330,7 @@ class Ladder:
         self._sizes: dict[str, pd.Series] = {}
         self._sprites: dict[str, bytes] = {}
         self._storyboard_urls: dict[str, str] = {}
+        self._probes: dict[str, ProbedLadder] = {}  # by depth (Ladder.probe)
         # the variants with effective URIs (what the renditions table shows), kept once: the
         # master's own rows (URIs as resolved) are not needed any more
         self._variants = variants if variants is not None else effective_variants(master)
@@ -617,33 +623,6 @@ class Ladder:
         return self._sync().run(lambda ac: self._cues(ac, text_track_id))
 
     # segment sizes -------------------------------------------------------------------
-    async def _size_of(self, ac: AsyncClient, uri: str) -> int:
-        head = await ac.head(uri, allow_status=(401, 403, 405, 501))
-        length = head.headers.get("content-length")
-        if head.status < 300 and length is not None and length.isdigit():
-            return int(length)
-        # HEAD refused or without a length: a one-byte ranged GET (a refusal raises here,
-        # with the origin's reason in the JSON body)
-        response, final = await ac.open_stream(
-            uri, headers={"Range": "bytes=0-0"}, deadline=ac.deadline
-        )
-        try:
-            crange = response.headers.get("content-range", "")
-            total = crange.rpartition("/")[2].strip()
-            if response.status_code == 206 and total.isdigit():
-                return int(total)
-            length = response.headers.get("content-length")
-            if response.status_code == 200 and length is not None and length.isdigit():
-                return int(length)
-        finally:
-            await response.aclose()
-        raise FetchError(
-            f"could not measure {redact(final)}: HEAD gave no Content-Length and a ranged GET "
-            f"no Content-Range total (status {response.status_code})",
-            url=redact(final),
-            status=response.status_code,
-        )
-
     async def _measure(
         self, ac: AsyncClient, preset_ids: str | Iterable[str] | None, concurrency: int
     ) -> pd.DataFrame:
@@ -672,7 +651,7 @@ class Ladder:
         async def one(uri: str, blen: Any) -> int:
             if not _missing(blen):
                 return int(blen)
-            return await self._size_of(ac, uri)
+            return await segment_size(ac, uri)
 
         sizes = await gather_all([one(j[2], j[4]) for j in jobs], limit=concurrency)
         frame = pd.DataFrame(
@@ -712,6 +691,50 @@ class Ladder:
         URI), a list of them, or ``None`` for all.  Columns: ``COLUMNS["segment_sizes"]``.
         Afterwards :meth:`segments` has a ``size`` column for the measured presets."""
         return self._sync().run(lambda ac: self._measure(ac, preset_ids, concurrency))
+
+    # media ---------------------------------------------------------------------------
+    async def _probe(
+        self, ac: AsyncClient, depth: str, concurrency: int, progress: Progress, refresh: bool
+    ) -> ProbedLadder:
+        choice("depth", depth, DEPTHS)
+        positive_int("concurrency", concurrency)
+        done = self._probes.get(depth) or self._probes.get("full")
+        if done is not None and not flag("refresh", refresh):
+            return done
+        segments = {key: self.segments(key) for key in self._media}
+        plan = media_plan(self.renditions, segments, self.media_texts, self.audio)
+        tracks = subtitle_playlists(self.text_tracks)
+        done = await probe_ladder_async(ac, plan, tracks, depth, concurrency, progress)
+        self._probes.pop(depth, None)  # the latest last (Ladder.probed)
+        self._probes[depth] = done
+        return done
+
+    def probe(
+        self, depth: str = "sample", *, concurrency: int = 8, progress: Progress = True,
+        refresh: bool = False,
+    ) -> ProbedLadder:  # fmt: skip
+        """Fetch media segments (``"sample"``: first, middle and last of each rendition;
+        ``"full"``: all) through the ladder's client, ``concurrency`` at a time, and probe
+        them (:func:`hs_notebook.probe_segment`; a tqdm bar shows progress).  Returns a
+        :class:`~hs_notebook.media_tables.ProbedLadder`: ``.segment_table()`` (a row per
+        segment; failed ones too) and ``.variant_overview()`` (hlsreport's columns).  Kept
+        (:attr:`probed`) and returned again without fetching (a full probe answers a sample
+        one too) unless ``refresh=True``."""
+        return self._sync().run(lambda ac: self._probe(ac, depth, concurrency, progress, refresh))
+
+    async def probe_async(
+        self, depth: str = "sample", *, concurrency: int = 8, progress: Progress = True,
+        refresh: bool = False, client: AsyncClient | None = None,
+    ) -> ProbedLadder:  # fmt: skip
+        """Async :meth:`probe` (on ``client`` when given)."""
+        return await self._with_async(
+            client, lambda ac: self._probe(ac, depth, concurrency, progress, refresh)
+        )
+
+    @property
+    def probed(self) -> ProbedLadder | None:
+        """The media probed by the last :meth:`probe` (``None`` before one)."""
+        return next(reversed(self._probes.values()), None)
 
     # display -------------------------------------------------------------------------
     def summary(self) -> str:

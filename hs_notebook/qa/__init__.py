@@ -33,6 +33,13 @@ reported as an ``info`` finding, never silently passed.  The same happens when m
 fails (a segment refused, an origin down after the retries): one failed request costs the
 measured rules, never the findings of the others.
 
+Media rules (``media_*``, from :data:`hs_notebook.media_rules.MEDIA_RULES`) look inside the
+segments: ``qa(ladder, depth="media")`` probes them (:meth:`~hs_notebook.ladder.Ladder.probe`,
+PyAV: codecs from the bitstream, IDR starts, keyframe intervals, resolution, frame rate,
+EXTINF against the media, aligned boundaries, WebVTT ``X-TIMESTAMP-MAP``) and runs them after
+the playlist rules.  At the default ``depth="playlist"`` they are not run (nor counted);
+named in ``rules=`` they are reported as skipped.
+
 Plots of QA results live in :mod:`hs_notebook.plots`; they read :class:`QAReport` tables
 and :func:`bitrate_table`.
 

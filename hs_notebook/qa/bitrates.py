@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from hs_notebook import validate
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.hls import average_bitrate, peak_bitrate
 from hs_notebook.ladder import Ladder, LadderFacts, media_key
@@ -33,11 +34,9 @@ def measured_bitrates(
     sum(size)*8 / sum(duration).  Segments are taken in ``index`` order when the table has
     that column; segments of zero duration are left out of both.
     """
-    if not isinstance(sizes, pd.DataFrame):
-        raise InvalidArgument(
-            f"sizes must be a DataFrame (ladder.measure_segment_sizes()), got "
-            f"{type(sizes).__name__}"
-        )
+    validate.instance_of(
+        sizes, pd.DataFrame, "sizes must be a DataFrame (ladder.measure_segment_sizes())"
+    )
     missing = {"preset_id", "duration", "size"} - set(sizes.columns)
     if missing:
         raise InvalidArgument(
@@ -76,12 +75,11 @@ def subject_of(key: str | None, order: int) -> str:
 
 def check_ladder(ladder: object) -> Ladder:
     """``ladder`` when it is a :class:`~hs_notebook.ladder.Ladder`, else InvalidArgument."""
-    if not isinstance(ladder, Ladder):
-        raise InvalidArgument(
-            f"qa() needs a Ladder (from fetch_ladder(), fetch_ladder_url() or "
-            f"ladder_from_text()), got {type(ladder).__name__}"
-        )
-    return ladder
+    return validate.instance_of(
+        ladder,
+        Ladder,
+        "qa() needs a Ladder (from fetch_ladder(), fetch_ladder_url() or ladder_from_text())",
+    )
 
 
 #: Columns of :func:`bitrate_table`: declared vs measured bitrates, one row per variant.

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from hs_notebook.media_rules import MediaRule
 from hs_notebook.qa.view import Hit, PlaylistFacts, VariantFacts, View
 from hs_notebook.quality_rules import QualityRule
 
@@ -40,8 +41,10 @@ __all__ = [
     "ladders",
     "measured_pairs",
     "media_available",
+    "media_check",
     "peak_bitrate",
     "peak_to_average",
+    "quality_check",
     "resolution_rises",
     "segment_duration",
     "sequence_numbers",
@@ -556,6 +559,25 @@ def heapstream_frame_rate(v: View) -> Iterator[Hit]:
                 f"{var.frame_rate:g}",
                 f"<= {HEAPSTREAM_MAX_FRAME_RATE:g}",
             )
+
+
+# ---------------------------------------------------------------------------- media
+
+
+def media_check(rule: MediaRule) -> Callable[[View], Iterator[Hit]]:
+    """A media rule (:data:`hs_notebook.media_rules.MEDIA_RULES`) as a check over the view's
+    probed segments (``View.media``; nothing to check without them)."""
+
+    def check(v: View) -> Iterator[Hit]:
+        if v.media is None:
+            return
+        for found in rule.check(v.media):
+            yield Hit(found.subject, found.message, found.measured, found.expected)
+
+    return check
+
+
+# -------------------------------------------------------------------------- quality
 
 
 def quality_check(rule: QualityRule) -> Callable[[View], Iterator[Hit]]:

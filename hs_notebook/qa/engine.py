@@ -13,14 +13,17 @@ import pandas as pd
 from hs_notebook.errors import HeapStreamError, InvalidArgument
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder import Ladder
+from hs_notebook.media_tables import ProbedLadder
+from hs_notebook.probe import require_av
+from hs_notebook.probe_fetch import DEPTHS as PROBE_DEPTHS
 from hs_notebook.qa.bitrates import check_ladder
 from hs_notebook.qa.report import COLUMNS, RANK, QAReport, empty_table
-from hs_notebook.qa.rules import PROFILES, RULES
+from hs_notebook.qa.rules import DEPTHS, PROFILES, RULES
 from hs_notebook.qa.view import View, build_view
 from hs_notebook.quality.ladder import quality as score_ladder
 from hs_notebook.quality_rules import ScoredLadder
 from hs_notebook.urls import parse_signed_url
-from hs_notebook.validate import positive_int
+from hs_notebook.validate import Progress, choice, positive_int, progress_arg
 
 __all__ = ["default_profile", "qa", "qa_async"]
 
@@ -34,8 +37,19 @@ _OFFLINE = (
 )
 
 
+_NOT_PROBED = (
+    'depth="playlist": the segments were not probed; run qa(ladder, depth="media") to check it'
+)
+_OFFLINE_MEDIA = (
+    "the ladder was built from text (ladder_from_text) and has no origin to fetch segments "
+    "from; fetch it with fetch_ladder()/fetch_ladder_url() to check it"
+)
 _NOT_SCORED = (
-    'depth="playlist": the renditions were not scored; run qa(ladder, depth="quality") to check it'
+    'depth="{depth}": the renditions were not scored; run qa(ladder, depth="quality") to check it'
+)
+_OFFLINE_QUALITY = (
+    "the ladder was built from text and has no origin to fetch media from; fetch it "
+    "with fetch_ladder()/fetch_ladder_url() to score it"
 )
 
 
@@ -66,15 +80,50 @@ def _selected(
     profile: str | None,
     rules: str | Iterable[str] | None,
     ignore: str | Iterable[str] | None,
-    depth: str = "playlist",
+    depth: str,
 ) -> tuple[str, tuple[str, ...]]:
-    """(the profile, the ids of the rules to run at ``depth``)."""
+    """(the profile, the ids of the rules to run at ``depth``: :meth:`RuleTable.select`)."""
+    choice("depth", depth, DEPTHS)
     if profile is None:
         profile = default_profile(ladder)
     elif not isinstance(profile, str):
         raise InvalidArgument(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    chosen = RULES.select(profile, rules, ignore)
-    return profile, chosen if rules is not None else RULES.at_depth(chosen, depth)
+    return profile, RULES.select(profile, rules, ignore, depth)
+
+
+def _media_plan(
+    ladder: Ladder, depth: str, probe: object, progress: object, selected: tuple[str, ...]
+) -> str | None:
+    """``None`` when the segments should be probed, else why the media rules skip (``""``
+    when no media rule is selected).  A missing PyAV raises (the error names the extra)."""
+    choice("probe", probe, PROBE_DEPTHS)
+    progress_arg("progress", progress)
+    if not any(RULES[r].media for r in selected):
+        return ""
+    if depth not in ("media", "quality"):  # quality implies media
+        return _NOT_PROBED
+    if not ladder.fetchable:
+        return _OFFLINE_MEDIA
+    if not ladder.media_texts:
+        return "the ladder has no media playlists, so there are no segments to probe"
+    require_av()
+    return None
+
+
+def _probe_failed(exc: HeapStreamError) -> str:
+    return f"probing the segments failed ({type(exc).__name__}: {exc})"
+
+
+def _quality_plan(ladder: Ladder, depth: str, selected: tuple[str, ...]) -> str | None:
+    """``None`` when the renditions should be scored, else why the quality rules skip
+    (``""`` when no quality rule is selected)."""
+    if not any(RULES[r].quality for r in selected):
+        return ""
+    if depth != "quality":
+        return _NOT_SCORED.format(depth=depth)
+    if not ladder.fetchable:
+        return _OFFLINE_QUALITY
+    return None
 
 
 def _evaluate(
@@ -83,13 +132,15 @@ def _evaluate(
     skip_reason: str | None,
     profile: str,
     selected: tuple[str, ...],
+    media: ProbedLadder | None = None,
+    media_reason: str | None = None,
     quality: ScoredLadder | None = None,
     quality_reason: str | None = None,
 ) -> QAReport:
     """Run the selected rules over the ladder; measured rules only when ``sizes`` is given
     (and then only over the variants it has sizes for: the others are reported as not
-    checked); quality rules only over ``quality``."""
-    view = build_view(ladder.facts(), sizes, quality)
+    checked); media rules only over ``media``; quality rules only over ``quality``."""
+    view = build_view(ladder.facts(), sizes, media, quality)
     rows: list[tuple[int, int, int, str, str, str, str, str, str]] = []
     passed: list[str] = []
     skipped: dict[str, str] = {}
@@ -113,8 +164,13 @@ def _evaluate(
             skipped[rule.id] = reason
             note(position, rule.id, f"{rule.id} not checked: {reason}")
             continue
+        if rule.media and media is None:
+            reason = media_reason or _NOT_PROBED
+            skipped[rule.id] = reason
+            note(position, rule.id, f"{rule.id} not checked: {reason}")
+            continue
         if rule.quality and quality is None:
-            reason = quality_reason or _NOT_SCORED
+            reason = quality_reason or _NOT_SCORED.format(depth="playlist")
             skipped[rule.id] = reason
             note(position, rule.id, f"{rule.id} not checked: {reason}")
             continue
@@ -187,18 +243,11 @@ def _measure_failed(exc: HeapStreamError) -> str:
 
 
 def _score(
-    ladder: Ladder, depth: str, reference: Any, sample: Any, progress: bool
+    ladder: Ladder, reference: Any, sample: Any, progress: Progress
 ) -> tuple[ScoredLadder | None, str | None]:
-    """At depth ``"quality"``: the ladder scored (:func:`hs_notebook.quality.ladder.quality`),
-    else why the quality rules skip.  Bad arguments raise; a failure to score (the
-    reference unreadable, ffmpeg failing) costs the quality rules only."""
-    if depth != "quality":
-        return None, None
-    if not ladder.fetchable:
-        return None, (
-            "the ladder was built from text and has no origin to fetch media from; fetch it "
-            "with fetch_ladder()/fetch_ladder_url() to score it"
-        )
+    """The ladder scored (:func:`hs_notebook.quality.ladder.quality`), else why the
+    quality rules skip.  Bad arguments raise; a failure to score (the reference
+    unreadable, ffmpeg failing) costs the quality rules only."""
     try:
         return score_ladder(ladder, reference, sample=sample, progress=progress), None
     except InvalidArgument:
@@ -210,28 +259,41 @@ def _score(
 def qa(
     ladder: Ladder,
     *,
+    depth: str = "playlist",
     profile: str | None = None,
     rules: str | Iterable[str] | None = None,
     ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
-    depth: str = "playlist",
+    probe: str = "sample",
     reference: Any = "original",
     sample: Any = None,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> QAReport:
     """Check a ladder against the rules of :data:`RULES` of one profile.
 
     Args:
         ladder: a :class:`~hs_notebook.ladder.Ladder` (``fetch_ladder``,
             ``fetch_ladder_url`` or ``ladder_from_text``).
+        depth: one of :data:`~hs_notebook.qa.rules.DEPTHS`, each running the rules of the
+            ones before it too.  ``"playlist"`` (the default) checks the playlists (and
+            measured sizes); ``"media"`` also fetches segments and checks what they hold
+            with the media rules (PyAV, the ``[media]`` extra; :meth:`Ladder.probe`, whose
+            result is kept on the ladder and reused).  Segments that answer 403/404 or
+            cannot be read are findings of their own (``media_segment_readable``, one per
+            segment); encrypted ones an ``info`` finding.  ``"quality"`` also scores every
+            rendition against ``reference`` (:func:`hs_notebook.quality.ladder.quality`)
+            and runs the quality rules; a failure to score is reported by the quality
+            rules as not checked, like a failed measurement.
         profile: which rules (:data:`~hs_notebook.qa.rules.PROFILES`): ``"heapstream"``
             (RFC 8216, Apple and HeapStream's limits), ``"apple"`` (RFC 8216 and Apple's
             HLS Authoring Specification) or ``"rfc8216"``.  ``None``:
             :func:`default_profile` (heapstream for HeapStream and sandbox ladders, apple
             for other origins).  The report shows it.
-        rules: rule ids to run instead of the profile's (a list, or one str).
+        rules: rule ids to run instead of the profile's (a list, or one str).  Media or
+            quality rules named here at a depth too shallow for them are reported as not
+            checked.
         ignore: rule ids not to run.  An unknown id in ``rules`` or ``ignore`` raises.
         measure: measure the real segment sizes (one HEAD per segment, ``concurrency`` at a
             time) for the bitrate rules; ``False`` for a fast pass with no requests (the
@@ -239,28 +301,32 @@ def qa(
         sizes: segment sizes already measured (``ladder.measure_segment_sizes()``: columns
             ``preset_id``, ``duration``, ``size``); used instead of measuring.  Variants it
             has no segments of are reported as not checked by the measured rules.
-        concurrency: most segment requests in flight while measuring.
-        depth: ``"playlist"`` (the default): the playlist rules; ``"quality"``: also score
-            every rendition against ``reference`` (:func:`hs_notebook.quality.ladder.quality`,
-            the ``[media]`` extra) and run the quality rules.  A failure to score is
-            reported by the quality rules as not checked, like a failed measurement.
-        reference, sample, progress: for ``depth="quality"``, as in
+        concurrency: most segment requests in flight while measuring (and probing).
+        probe: which segments ``depth="media"`` (and ``"quality"``) probes: ``"sample"``
+            (first, middle and last of each rendition) or ``"full"`` (all).
+        reference, sample: for ``depth="quality"``, as in
             :func:`hs_notebook.quality.ladder.quality`.
+        progress: show progress bars while probing and scoring, or a function
+            ``fn(done, total, what)`` called at every step (:data:`hs_notebook.validate.
+            Progress`: ``what`` names the stage), for a display of one's own.
 
     Returns:
         :class:`QAReport`.  When measuring fails (a segment refused with
         :class:`~hs_notebook.errors.TokenRejected`, a :class:`~hs_notebook.errors.FetchError`
         after the retries, ...), every other rule still runs: the measured rules are listed
         in :attr:`QAReport.skipped` with the reason and reported as ``info`` findings
-        (``"peak_bitrate not checked: measuring the segment sizes failed (...)"``).
+        (``"peak_bitrate not checked: measuring the segment sizes failed (...)"``).  A
+        failed probe or scoring degrades the same way for the media or quality rules.
 
     Raises:
         InvalidArgument: ``ladder`` is not a Ladder, ``sizes`` is not a sizes table,
-            ``measure``/``concurrency`` have the wrong type, or ``profile``, ``rules`` or
-            ``ignore`` name no profile or rule.
+            ``measure``/``concurrency`` have the wrong type, ``depth``/``probe`` are none of
+            their choices, or ``profile``, ``rules`` or ``ignore`` name no profile or rule.
     """
     profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
+    why_not = _media_plan(ladder, depth, probe, progress, selected)
+    unscored = _quality_plan(ladder, depth, selected)
     if reason is None:
         try:
             sizes = ladder.measure_segment_sizes(concurrency=concurrency)
@@ -268,30 +334,54 @@ def qa(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    scored, why_not = _score(ladder, depth, reference, sample, progress)
-    return _evaluate(ladder, sizes, reason or None, profile, selected, scored, why_not)
+    media = None
+    if why_not is None:
+        try:
+            media = ladder.probe(probe, concurrency=concurrency, progress=progress)
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            why_not = _probe_failed(exc)
+    scored = None
+    if unscored is None:
+        scored, unscored = _score(ladder, reference, sample, progress)
+    return _evaluate(
+        ladder,
+        sizes,
+        reason or None,
+        profile,
+        selected,
+        media,
+        why_not or None,
+        scored,
+        unscored or None,
+    )
 
 
 async def qa_async(
     ladder: Ladder,
     *,
+    depth: str = "playlist",
     profile: str | None = None,
     rules: str | Iterable[str] | None = None,
     ignore: str | Iterable[str] | None = None,
     measure: bool = True,
     sizes: pd.DataFrame | None = None,
     concurrency: int = 16,
-    depth: str = "playlist",
+    probe: str = "sample",
     reference: Any = "original",
     sample: Any = None,
-    progress: bool = True,
+    progress: Progress = True,
     client: AsyncClient | None = None,
 ) -> QAReport:
-    """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async``, on ``client``
-    when given, so an audit shares one connection pool across videos).  A failed
-    measurement degrades exactly as in :func:`qa`."""
+    """Async :func:`qa` (measures with ``ladder.measure_segment_sizes_async`` and probes
+    with ``ladder.probe_async``, on ``client`` when given, so an audit shares one
+    connection pool across videos; scores in a worker thread).  A failed measurement,
+    probe or scoring degrades exactly as in :func:`qa`."""
     profile, selected = _selected(check_ladder(ladder), profile, rules, ignore, depth)
     reason = _plan(ladder, measure, sizes, concurrency, selected)
+    why_not = _media_plan(ladder, depth, probe, progress, selected)
+    unscored = _quality_plan(ladder, depth, selected)
     if reason is None:
         try:
             sizes = await ladder.measure_segment_sizes_async(concurrency=concurrency, client=client)
@@ -299,5 +389,27 @@ async def qa_async(
             raise
         except HeapStreamError as exc:
             reason = _measure_failed(exc)
-    scored, why_not = await asyncio.to_thread(_score, ladder, depth, reference, sample, progress)
-    return _evaluate(ladder, sizes, reason or None, profile, selected, scored, why_not)
+    media = None
+    if why_not is None:
+        try:
+            media = await ladder.probe_async(
+                probe, concurrency=concurrency, progress=progress, client=client
+            )
+        except InvalidArgument:
+            raise
+        except HeapStreamError as exc:
+            why_not = _probe_failed(exc)
+    scored = None
+    if unscored is None:
+        scored, unscored = await asyncio.to_thread(_score, ladder, reference, sample, progress)
+    return _evaluate(
+        ladder,
+        sizes,
+        reason or None,
+        profile,
+        selected,
+        media,
+        why_not or None,
+        scored,
+        unscored or None,
+    )

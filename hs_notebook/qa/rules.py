@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
+from hs_notebook.media_rules import MEDIA_RULES
 from hs_notebook.qa import checks as c
 from hs_notebook.qa.view import Hit, View
 from hs_notebook.quality_rules import QUALITY_RULES
-from hs_notebook.validate import string_list
+from hs_notebook.validate import choice, string_list
 
 __all__ = ["DEPTHS", "PROFILES", "RULES", "SEVERITIES", "Rule", "RuleTable"]
 
@@ -28,11 +29,15 @@ PROFILES: dict[str, str] = {
     "rfc8216": "RFC 8216 only",
 }
 
-#: How deep :func:`~hs_notebook.qa.qa` looks: ``{depth: what it reads}``.
+#: How deep :func:`~hs_notebook.qa.qa` looks, shallowest first: ``{depth: what it
+#: reads}``.  Each depth runs the rules of the ones above it too.
 DEPTHS: dict[str, str] = {
     "playlist": "the playlists (and, when measured, the segment sizes)",
-    "quality": "the playlists, then every rendition scored against a reference (VMAF, PSNR, "
-    "SSIM, loudness; hs_notebook.quality): the playlist rules plus the quality rules",
+    "media": "the playlists and the media inside the segments (PyAV): the playlist rules "
+    "plus the media rules",
+    "quality": "the playlists, the media inside the segments, then every rendition scored "
+    "against a reference (VMAF, PSNR, SSIM, loudness; hs_notebook.quality): the playlist "
+    "and media rules plus the quality rules",
 }
 
 _RFC = "RFC 8216"
@@ -50,7 +55,14 @@ class Rule:
     checks: str
     check: Callable[[View], Iterator[Hit]]
     measured: bool = False  #: needs measured segment sizes
-    quality: bool = False  #: needs the renditions scored (runs at depth "quality")
+    media: bool = False  #: reads the media inside the segments (depths "media", "quality")
+    quality: bool = False  #: needs the renditions scored (runs at depth "quality" only)
+
+    @property
+    def depth(self) -> str:
+        """The shallowest of :data:`DEPTHS` this rule runs at (it runs at the deeper ones
+        too)."""
+        return "quality" if self.quality else "media" if self.media else "playlist"
 
     @property
     def profiles(self) -> frozenset[str]:
@@ -88,35 +100,45 @@ class RuleTable(Mapping[str, Rule]):
         return len(self._rules)
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``id``, ``severity``, ``source``, ``checks``, ``measured``."""
-        rows = [(r.id, r.severity, r.source, r.checks, r.measured) for r in self._rules.values()]
-        return pd.DataFrame(rows, columns=["id", "severity", "source", "checks", "measured"])
+        """Columns ``id``, ``severity``, ``source``, ``checks``, ``measured`` (needs the
+        segment sizes), ``media`` (reads the segments: runs at depths ``"media"`` and
+        ``"quality"``), ``quality`` (needs the renditions scored: runs at ``"quality"``
+        only)."""
+        columns = ["id", "severity", "source", "checks", "measured", "media", "quality"]
+        rows = [
+            (r.id, r.severity, r.source, r.checks, r.measured, r.media, r.quality)
+            for r in self._rules.values()
+        ]
+        return pd.DataFrame(rows, columns=columns)
 
-    def in_profile(self, profile: str) -> tuple[str, ...]:
-        """The ids of the rules of one of :data:`PROFILES`, in report order."""
+    def in_profile(self, profile: str, depth: str | None = None) -> tuple[str, ...]:
+        """The ids of the rules of one of :data:`PROFILES`, in report order; with a
+        ``depth`` (:data:`DEPTHS`), only those that run at it (:attr:`Rule.depth` at or
+        above it: ``"playlist"`` leaves the media and quality rules out, ``"media"`` the
+        quality rules)."""
         if profile not in PROFILES:
             raise InvalidArgument(
                 f"unknown QA profile {profile!r}; choose one of {', '.join(PROFILES)}"
             )
-        return tuple(r.id for r in self._rules.values() if profile in r.profiles)
-
-    def at_depth(self, ids: tuple[str, ...], depth: str) -> tuple[str, ...]:
-        """``ids`` less the rules that do not run at ``depth`` (:data:`DEPTHS`): the
-        quality rules run only at ``"quality"``."""
-        if depth not in DEPTHS:
-            raise InvalidArgument(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
-        return tuple(i for i in ids if depth == "quality" or not self._rules[i].quality)
+        deepest = len(DEPTHS)
+        if depth is not None:
+            deepest = list(DEPTHS).index(choice("depth", depth, DEPTHS)) + 1
+        runs = set(list(DEPTHS)[:deepest])
+        return tuple(
+            r.id for r in self._rules.values() if profile in r.profiles and r.depth in runs
+        )
 
     def select(
         self,
         profile: str,
         rules: str | Iterable[str] | None = None,
         ignore: str | Iterable[str] | None = None,
+        depth: str | None = None,
     ) -> tuple[str, ...]:
         """The ids of the rules to run, in report order: ``rules`` (ids) when given, else
-        those of ``profile``; less ``ignore`` (ids).  An id that is not in the table
-        raises :class:`InvalidArgument` naming it."""
-        chosen = self.in_profile(profile)
+        those of ``profile`` (at ``depth``, see :meth:`in_profile`); less ``ignore`` (ids).
+        An id that is not in the table raises :class:`InvalidArgument` naming it."""
+        chosen = self.in_profile(profile, depth)
         if rules is not None:
             chosen = tuple(r for r in self._rules if r in set(self._ids(rules, "rules")))
         dropped = set(self._ids(ignore, "ignore")) if ignore is not None else set()
@@ -338,6 +360,11 @@ RULES = RuleTable(
             f"{_HS}: formats",
             "FRAME-RATE is at most 30",
             c.heapstream_frame_rate,
+        ),
+        # --- media (depth="media": what the segments hold; hs_notebook.media_rules) -----
+        *(
+            Rule(m.id, m.severity, m.source, m.checks, c.media_check(m), media=True)
+            for m in MEDIA_RULES
         ),
         # --- quality (depth="quality": renditions scored; hs_notebook.quality_rules) ------
         *(

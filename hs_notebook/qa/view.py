@@ -10,6 +10,7 @@ import pandas as pd
 
 from hs_notebook.hls import MasterPlaylistInfo, MediaPlaylist, Variant
 from hs_notebook.ladder import LadderFacts, media_key
+from hs_notebook.media_tables import ProbedLadder
 from hs_notebook.qa.bitrates import measured_bitrates, subject_of, target_durations
 from hs_notebook.quality_rules import ScoredLadder
 
@@ -94,6 +95,7 @@ class View:
     iframe_count: int
     instream_ids: list[str]
     measured: dict[str, tuple[float, float]]  # key -> (peak, average) bits/s
+    media: ProbedLadder | None = None  # the probed segments, for the media rules
     quality: ScoredLadder | None = None  # the scored renditions, for the quality rules
 
 
@@ -101,10 +103,13 @@ _VARIANT_FIELDS = tuple(f.name for f in fields(Variant))
 
 
 def build_view(
-    facts: LadderFacts, sizes: pd.DataFrame | None, quality: ScoredLadder | None = None
+    facts: LadderFacts,
+    sizes: pd.DataFrame | None,
+    media: ProbedLadder | None = None,
+    quality: ScoredLadder | None = None,
 ) -> View:
-    """The view of a ladder's facts (and of its measured segment sizes and quality scores,
-    when given)."""
+    """The view of a ladder's facts (and of its measured segment sizes, probed media and
+    quality scores, when given)."""
     variants: list[VariantFacts] = []
     for var in facts.variants:
         key = media_key(var)
@@ -133,5 +138,6 @@ def build_view(
         iframe_count=facts.iframe_count,
         instream_ids=[str(t.instream_id) for t in facts.text_tracks if t.instream_id is not None],
         measured=(measured_bitrates(sizes, target_durations(facts)) if sizes is not None else {}),
+        media=media,
         quality=quality,
     )

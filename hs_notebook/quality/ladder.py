@@ -21,7 +21,7 @@ import html
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from hs_notebook.quality._score import METRICS, QualityScores, frames_at, score
 from hs_notebook.quality_rules import QualityThresholds, quality_findings
 from hs_notebook.redaction import redact
 from hs_notebook.urls import HeapStream, parse_signed_url
+from hs_notebook.validate import Progress, progress_arg
 
 __all__ = ["RENDITION_COLUMNS", "LadderQuality", "Progress", "quality"]
 
@@ -223,11 +224,6 @@ class _Fetcher:
         return self.client.get_bytes(url)
 
 
-#: ``progress=`` of :func:`quality`: a bar or not, or ``fn(done, total, what)`` called at
-#: every step (for a display of one's own, e.g. the Inspector's Quality tab).
-Progress = bool | Callable[[int, int, str], None]
-
-
 class _Steps:
     """Progress over the steps of :func:`quality` (a tqdm.auto bar, a callback, or none)."""
 
@@ -300,10 +296,7 @@ def quality(
             "the ladder was built from text and has no origin to fetch media from; use "
             "fetch_ladder() or fetch_ladder_url()"
         )
-    if not (isinstance(progress, bool) or callable(progress)):
-        raise InvalidArgument(
-            f"progress must be True, False or fn(done, total, what), got {progress!r}"
-        )
+    progress_arg("progress", progress)
     if not isinstance(reference, str | os.PathLike) or not str(reference):
         raise InvalidArgument(
             f"reference must be 'original', a preset id, a URL or a path, got {reference!r}"

@@ -472,11 +472,16 @@ def create_app(state: SandboxState) -> Any:
         body = render_master_playlist(media_of(video), video, base_of(request), child)
         return text(body, "m3u8", video)
 
-    def preset_of(request: Request) -> tuple[VideoInfo, RenditionMedia]:
+    def child_of(request: Request, param: str, kind: str) -> tuple[VideoInfo, int]:
+        """The video owning the preset / text track named by ``param``, and its index."""
         project = project_of(request)
-        preset_id = request.path_params["preset"]
-        video_id, index = cat.presets.get(preset_id, (None, 0))
-        video = owned(project, "preset", preset_id, video_id)
+        child_id = request.path_params[param]
+        index_of = cat.presets if param == "preset" else cat.text_tracks
+        video_id, index = index_of.get(child_id, (None, 0))
+        return owned(project, kind, child_id, video_id), index
+
+    def preset_of(request: Request) -> tuple[VideoInfo, RenditionMedia]:
+        video, index = child_of(request, "preset", "preset")
         return video, media_of(video).renditions[index]
 
     async def media_playlist(request: Request) -> Response:
@@ -513,10 +518,7 @@ def create_app(state: SandboxState) -> Any:
         return file(media_of(video).poster, "jpeg", video)
 
     def track_of(request: Request) -> tuple[VideoInfo, TextTrackMedia]:
-        project = project_of(request)
-        track_id = request.path_params["track"]
-        video_id, index = cat.text_tracks.get(track_id, (None, 0))
-        video = owned(project, "text track", track_id, video_id)
+        video, index = child_of(request, "track", "text track")
         return video, media_of(video).text_tracks[index]
 
     async def text_track_playlist(request: Request) -> Response:

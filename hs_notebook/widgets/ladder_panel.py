@@ -5,11 +5,16 @@ Everything comes from :func:`hs_notebook.ladder.fetch_ladder` (through
 the renditions, text tracks, audio and I-frame tables, one rendition's segments, and
 segment sizes measured with :meth:`Ladder.measure_segment_sizes`.  Tables are shown with
 every token redacted; plots are drawn with matplotlib's Agg canvas and shown as PNG.
+
+"Check media" runs :func:`hs_notebook.qa.qa` with ``depth="media"`` and the media rules
+only (the segments probed by :meth:`Ladder.probe`, kept on the ladder) in a background
+thread, with a progress bar, and shows the variant overview and the media findings.
 """
 
 from __future__ import annotations
 
 import html
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +26,7 @@ from hs_notebook.diagnose import diagnose
 from hs_notebook.errors import HeapStreamError, TokenRejected
 from hs_notebook.ladder import RENDITION_DISPLAY_COLUMNS
 from hs_notebook.plots import ladder_figure, segments_figure
+from hs_notebook.qa import RULES, QAReport, qa
 from hs_notebook.widgets._common import (
     error_html,
     info_html,
@@ -37,6 +43,7 @@ __all__ = ["LadderPanel"]
 
 _RENDITION_COLUMNS = RENDITION_DISPLAY_COLUMNS
 _SEGMENT_COLUMNS = ("index", "media_sequence", "duration", "size", "uri")
+_MEDIA_RULES = tuple(rid for rid, rule in RULES.items() if rule.media)
 
 
 class LadderPanel(W.VBox):
@@ -48,7 +55,9 @@ class LadderPanel(W.VBox):
             segment) for the segments table and plot.
 
     Attributes after :meth:`fetch`: ``ladder`` (the :class:`Ladder`), ``segments`` (the
-    chosen rendition's segments table).
+    chosen rendition's segments table); after :meth:`check_media`: ``media_report`` (the
+    :class:`~hs_notebook.qa.QAReport` of the media rules) and ``media_thread`` (the
+    background thread that ran it).
     """
 
     def __init__(self, token_panel: TokenPanel, *, measure_sizes: bool = True, **kwargs: Any):
@@ -73,8 +82,24 @@ class LadderPanel(W.VBox):
         self.measure_checkbox = W.Checkbox(value=measure_sizes, description="measure sizes")
         self.segments_html = table_box()
         self.segments_plot = W.Output()
+        self.media_report: QAReport | None = None
+        self.media_thread: threading.Thread | None = None
+        self.media_button = W.Button(description="Check media", icon="film", disabled=True)
+        self.media_depth = W.Dropdown(
+            options=[("first, middle, last segments", "sample"), ("every segment", "full")],
+            value="sample",
+            description="probe",
+            layout=W.Layout(width="22em"),
+        )
+        self.media_progress = W.IntProgress(
+            value=0, min=0, max=1, description="segments", layout=W.Layout(visibility="hidden")
+        )
+        self.media_status = W.Label(value="")
+        self.variants_html = table_box()
+        self.media_findings_html = W.HTML()
 
         self.fetch_button.on_click(lambda _b: self.fetch())
+        self.media_button.on_click(lambda _b: self.check_media(wait=False))
         self.rendition_dropdown.observe(self._on_rendition, names="value")
         token_panel.observe(self._on_token, names="token")
         self._on_token()
@@ -96,6 +121,10 @@ class LadderPanel(W.VBox):
             W.HBox([self.rendition_dropdown, self.measure_checkbox]),
             self.segments_html,
             self.segments_plot,
+            W.HTML("<b>Media</b> (what the segments hold, as Apple's mediastreamvalidator)"),
+            W.HBox([self.media_button, self.media_depth, self.media_progress, self.media_status]),
+            self.variants_html,
+            self.media_findings_html,
         ]
 
     # ------------------------------------------------------------------ public API
@@ -152,9 +181,65 @@ class LadderPanel(W.VBox):
         )
         return segments
 
+    def check_media(self, *, wait: bool = True) -> QAReport | None:
+        """Probe the ladder's segments (the ``probe`` dropdown: a sample or every segment)
+        and run the media rules, in a background thread so the notebook stays responsive;
+        then show the variant overview and the findings.  With ``wait`` (the default when
+        called from code) it waits and returns the report; the button does not wait."""
+        ladder = self.ladder
+        if ladder is None:
+            self.media_findings_html.value = error_html("fetch the ladder first")
+            return None
+        if self.media_thread is not None and self.media_thread.is_alive():
+            self.media_status.value = "already running…"
+        else:
+            self.media_thread = threading.Thread(
+                target=self._check_media, args=(ladder, self.media_depth.value), daemon=True
+            )
+            self.media_button.disabled = True
+            self.media_status.value = "probing segments…"
+            self.media_progress.value, self.media_progress.max = 0, 1
+            self.media_progress.layout.visibility = "visible"
+            self.media_thread.start()
+        if wait:
+            self.media_thread.join()
+            return self.media_report
+        return None
+
     def __repr__(self) -> str:
         what = self.ladder.summary() if self.ladder is not None else "not fetched"
         return f"<LadderPanel {what}>"
+
+    def _media_progress(self, done: int, total: int, _what: str) -> None:
+        self.media_progress.max = max(total, 1)
+        self.media_progress.value = done
+
+    def _check_media(self, ladder: Ladder, depth: str) -> None:
+        started = time.perf_counter()
+        try:
+            report = qa(
+                ladder,
+                depth="media",
+                rules=_MEDIA_RULES,
+                measure=False,
+                probe=depth,
+                progress=self._media_progress,
+            )
+        except HeapStreamError as exc:  # a missing [media] extra, a ladder from text, ...
+            self.media_status.value = "failed"
+            self.media_findings_html.value = error_html(str(exc), "Could not check the media")
+            return
+        finally:
+            self.media_button.disabled = self.ladder is None
+            self.media_progress.value = self.media_progress.max
+        self.media_report = report
+        media = ladder.probed
+        if media is not None:
+            self.variants_html.value = table_html(media.variant_overview())
+            probed = sum(1 for s in media.segments if s.status == "probed")
+            took = formatting.seconds(time.perf_counter() - started, 2)
+            self.media_status.value = f"{probed} of {len(media.segments)} segments probed in {took}"
+        self.media_findings_html.value = report._repr_html_()
 
     # ------------------------------------------------------------------ internals
     def _on_token(self, _change: Any = None) -> None:
@@ -181,6 +266,9 @@ class LadderPanel(W.VBox):
 
     def _show(self, ladder: Ladder) -> None:
         self.summary.value = f"<b>{html.escape(ladder.summary())}</b>"
+        self.media_button.disabled = False
+        self.variants_html.value = self.media_findings_html.value = self.media_status.value = ""
+        self.media_progress.layout.visibility = "hidden"
         self.renditions_html.value = table_html(ladder.renditions, columns=_RENDITION_COLUMNS)
         self.text_tracks_html.value = self._table_or_none(
             ladder.text_tracks, ("text_track_id", "type", "language", "name", "default", "uri")

@@ -1,0 +1,173 @@
+"""A ladder's media: which segments to fetch and probe, with what each rendition declares,
+and the fetch itself (:meth:`hs_notebook.ladder.Ladder.probe` calls these).
+
+- :func:`media_plan`: from the ladder's tables, one ``(DeclaredRendition, segments)`` pair
+  per media playlist, the segments table carrying the effective URLs (tokens on the
+  playlist's own origin, ``init_uri`` included) and the ``EXT-X-MAP`` byte ranges.
+- :func:`probe_ladder_async`: :func:`hs_notebook.probe_fetch.probe_renditions_async` over
+  the plan and the subtitle playlists (their first WebVTT segments).
+
+Renditions are named by their preset id, else by their variant URI (token redacted), as
+the QA report names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from hs_notebook.errors import PlaylistError
+from hs_notebook.hls import parse_media
+from hs_notebook.http import AsyncClient
+from hs_notebook.media_tables import DeclaredRendition, ProbedLadder
+from hs_notebook.probe_fetch import Progress, probe_renditions_async
+from hs_notebook.redaction import redact
+
+__all__ = [
+    "INIT_RANGE_COLUMNS",
+    "init_byteranges",
+    "media_plan",
+    "probe_ladder_async",
+    "rendition_label",
+    "subtitle_playlists",
+]
+
+#: Columns :func:`media_plan` adds to a segments table (``<NA>`` without a range).
+INIT_RANGE_COLUMNS: dict[str, str] = {
+    "init_byterange_length": "BYTERANGE length of the EXT-X-MAP in force, bytes, or <NA>",
+    "init_byterange_offset": "BYTERANGE offset of that EXT-X-MAP (0 when omitted), bytes, or <NA>",
+}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def rendition_label(key: str) -> str:
+    """How probe tables and findings name a rendition: its preset id, or its variant URI
+    with the token redacted."""
+    return redact(key) if "://" in key else key
+
+
+def init_byteranges(media_text: str) -> list[tuple[int, int] | None]:
+    """``(offset, length)`` of the ``EXT-X-MAP`` ``BYTERANGE`` in force for each segment
+    (``None`` where the map has none, or there is no map).  Pure: playlist text in."""
+    out: list[tuple[int, int] | None] = []
+    for seg in parse_media(media_text).segments:
+        if seg.uri is None:  # LL-HLS: the in-progress segment (not in the segments table)
+            continue
+        init = seg.init_section
+        text = getattr(init, "byterange", None) if init is not None else None
+        if not text:
+            out.append(None)
+            continue
+        length, _, offset = str(text).partition("@")
+        try:
+            out.append((int(offset or 0), int(length)))
+        except ValueError:
+            raise PlaylistError(
+                f"EXT-X-MAP BYTERANGE {text!r} is not <length>[@<offset>] (RFC 8216 4.3.2.5)"
+            ) from None
+    return out
+
+
+def _with_init_ranges(segments: pd.DataFrame, media_text: str) -> pd.DataFrame:
+    frame = segments.copy()
+    ranges: list[tuple[int, int] | None] = [None] * len(frame)
+    if "EXT-X-MAP" in media_text and "BYTERANGE" in media_text:
+        ranges = init_byteranges(media_text)
+    frame["init_byterange_length"] = pd.array([r[1] if r else None for r in ranges], "Int64")
+    frame["init_byterange_offset"] = pd.array([r[0] if r else None for r in ranges], "Int64")
+    return frame
+
+
+def _audio_channels(audio: pd.DataFrame, group: Any) -> int | None:
+    """CHANNELS of the muxed audio (an EXT-X-MEDIA without URI) of an AUDIO group: the
+    DEFAULT one's, else the first's; ``None`` when unsaid or the audio is a playlist of
+    its own (then the variant's segments do not carry it)."""
+    if _missing(group) or audio.empty or "channel_count" not in audio.columns:
+        return None
+    rows = audio[(audio["group_id"] == group).fillna(False).to_numpy()]
+    rows = rows[rows["uri"].isna().to_numpy()]
+    if rows.empty:
+        return None
+    default = rows[rows["default"].fillna(False).to_numpy(dtype=bool)]
+    count = (default if not default.empty else rows)["channel_count"].iloc[0]
+    return None if _missing(count) else int(count)
+
+
+def media_plan(
+    renditions: pd.DataFrame,
+    segments: Mapping[str, pd.DataFrame],
+    media_texts: Mapping[str, str],
+    audio: pd.DataFrame,
+) -> list[tuple[DeclaredRendition, pd.DataFrame]]:
+    """One ``(declared facts, segments table)`` pair per media playlist, in ladder order.
+
+    Args:
+        renditions: the ladder's renditions table (its first row of each media key wins).
+        segments: ``{media key: segments table}`` with effective URLs (``ladder.segments``).
+        media_texts: ``{media key: media playlist text}`` (for the EXT-X-MAP byte ranges).
+        audio: the ladder's audio table (CHANNELS of muxed audio).
+    """
+    plan: list[tuple[DeclaredRendition, pd.DataFrame]] = []
+    seen: set[str] = set()
+    for record in renditions.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        preset, uri = row.get("preset_id"), row.get("uri")
+        key = str(preset) if not _missing(preset) else (None if _missing(uri) else str(uri))
+        if key is None or key in seen or key not in segments:
+            continue
+        seen.add(key)
+        table = _with_init_ranges(segments[key], media_texts.get(key, ""))
+        declared = DeclaredRendition.from_row(
+            rendition_label(key),
+            row,
+            table["duration"].tolist(),
+            _audio_channels(audio, row.get("audio_group")),
+        )
+        plan.append((declared, table))
+    return plan
+
+
+def subtitle_playlists(text_tracks: pd.DataFrame) -> dict[str, str]:
+    """``{track id: playlist URL}`` of the subtitle tracks that have a playlist (the track
+    id: its text track id, else its NAME, else its URI redacted)."""
+    out: dict[str, str] = {}
+    if text_tracks.empty:
+        return out
+    for row in text_tracks.to_dict("records"):
+        uri = row.get("uri")
+        if str(row.get("type") or "").upper() != "SUBTITLES" or _missing(uri):
+            continue
+        uri = str(uri)
+        if not uri.startswith(("http://", "https://")):
+            continue
+        name = next(
+            (str(row[k]) for k in ("text_track_id", "name") if not _missing(row.get(k))),
+            redact(uri),
+        )
+        out.setdefault(name, uri)
+    return out
+
+
+async def probe_ladder_async(
+    client: AsyncClient,
+    plan: list[tuple[DeclaredRendition, pd.DataFrame]],
+    text_tracks: Mapping[str, str],
+    depth: str = "sample",
+    concurrency: int = 8,
+    progress: Progress = True,
+) -> ProbedLadder:
+    """Fetch and probe the segments of ``plan``, and, at the same time, the first WebVTT
+    segment of each subtitle playlist of ``text_tracks`` (``{track id: playlist URL}``)."""
+    return await probe_renditions_async(
+        client,
+        plan,
+        depth=depth,
+        concurrency=concurrency,
+        text_playlists=text_tracks,
+        progress=progress,
+    )
