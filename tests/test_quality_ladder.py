@@ -208,7 +208,16 @@ def wasted_sandbox(hs_cache_dir: Path, tiny_media: MediaSet) -> Iterator[Sandbox
 def test_wasted_rung_raises_inefficiency_and_redundancy(wasted_sandbox: Sandbox) -> None:
     video_id = defect_video_id("wasted_rung")
     ladder = _ladder(wasted_sandbox, video_id)
-    report = hs.qa(ladder, depth="quality", measure=False, progress=False)
+    stages: list[str] = []
+    report = hs.qa(
+        ladder, depth="quality", measure=False, progress=lambda d, t, what: stages.append(what)
+    )
+    # quality implies media: the segments were probed and every media rule ran
+    media = {rid for rid, rule in RULES.items() if rule.media}
+    assert not media & set(report.skipped)
+    assert media <= set(report.passed) | _rules(report.table)
+    # one progress signature, fn(done, total, what), for probing and for scoring
+    assert "probing segments" in stages and "scoring" in stages
     target = ladder.renditions.sort_values("bandwidth")["preset_id"].tolist()[-2]
     found = _rules(report.table, target)
     assert {"quality_hull", "quality_redundant"} <= found, report.table
