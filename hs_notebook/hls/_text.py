@@ -241,10 +241,22 @@ INT64_MAX = 2**63 - 1
 _TOO_LARGE = f"too large (this library reads integers up to {INT64_MAX})"
 
 
+def _beyond_int64(digits: str) -> bool:
+    """``digits`` (decimal digits) write a number past :data:`INT64_MAX`.  The length is
+    judged first: ``int()`` refuses a string of more than 4,300 digits."""
+    digits = digits.lstrip("0")
+    if len(digits) != len(str(INT64_MAX)):
+        return len(digits) > len(str(INT64_MAX))
+    try:
+        return int(digits) > INT64_MAX
+    except ValueError:  # digits int() does not read (str.isdigit() takes "²"): not a number
+        return False
+
+
 def _check_int_tag(name: str, line: str, lineno: int) -> str | None:
     """A problem sentence for an integer tag whose value is beyond :data:`INT64_MAX`."""
     value = line.partition(":")[2].strip()
-    if value.isdigit() and int(value) > INT64_MAX:
+    if value.isdigit() and _beyond_int64(value):
         return f"line {lineno}: #{name} {value!r} is {_TOO_LARGE}"
     return None
 
@@ -280,7 +292,7 @@ def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | N
         raw = raw.strip()
         if not rule[0].fullmatch(raw):
             return f"line {lineno}: in #{tag}, {name}={raw} is not {rule[1]}: {line[:120]!r}"
-        if any(len(n) > 18 and int(n) > INT64_MAX for n in _DIGITS_RE.findall(raw.split("/")[0])):
+        if any(_beyond_int64(n) for n in _DIGITS_RE.findall(raw.split("/")[0])):
             return f"line {lineno}: in #{tag}, {name}={raw[:40]} is {_TOO_LARGE}"
     return None
 
