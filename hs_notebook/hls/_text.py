@@ -302,7 +302,8 @@ def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | N
             continue
         raw = raw.strip()
         if not rule[0].fullmatch(raw):
-            return f"line {lineno}: in #{tag}, {excerpt(f'{name}={raw}', quote=False)} is not {rule[1]}"
+            shown = excerpt(f"{name}={raw}", quote=False)
+            return f"line {lineno}: in #{tag}, {shown} is not {rule[1]}"
         if any(_beyond_int64(n) for n in _DIGITS_RE.findall(raw.split("/")[0])):
             return f"line {lineno}: in #{tag}, {name}={raw[:40]} is {_TOO_LARGE}"
     return None
@@ -336,8 +337,8 @@ def _explain(lineno: int, line: str, exc: Exception) -> str:
             "date-time"
         )
     if isinstance(exc, KeyError) and exc.args:
-        attribute = str(exc.args[0]).upper().replace("_", "-")
-        return f"line {lineno}: #{name} is missing its required {excerpt(attribute, 40, quote=False)} attribute"
+        attribute = excerpt(str(exc.args[0]).upper().replace("_", "-"), 40, quote=False)
+        return f"line {lineno}: #{name} is missing its required {attribute} attribute"
     return f"line {lineno}: could not parse #{name} ({type(exc).__name__}: {excerpt(str(exc))})"
 
 
