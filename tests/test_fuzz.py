@@ -856,3 +856,24 @@ def test_regression_invalid_url_message_hides_a_mangled_token_name(value: str) -
         "not a valid URL",
     )
     assert value not in message
+
+
+@pytest.mark.parametrize("uri", ["//[::0.0]/mpl/12/p/?token=x", "//[/x", "http://[/mpl/12/p/"])
+def test_regression_uri_with_an_unparseable_host(uri: str) -> None:
+    """Long profile: a variant or segment URI with a bracketed host that is no IP address
+    raised ValueError from urlsplit/urljoin (preset ids, resolving against base_uri)."""
+    master = f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n{uri}\n"
+    media = f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\n{uri}\n"
+    # no base URI: nothing to resolve, the URI is kept as written, with no preset id
+    table = hls.renditions_table(master)
+    assert table["uri"].tolist() == [uri] and table["preset_id"].isna().all()
+    assert hls.segments_table(media)["uri"].tolist() == [uri]
+    if uri.startswith("http://"):  # already absolute: kept as it is
+        assert hls.renditions_table(master, MASTER_URL)["uri"].tolist() == [uri]
+        return
+    for call in (
+        lambda: hls.renditions_table(master, MASTER_URL),
+        lambda: hls.segments_table(media, MASTER_URL),
+        lambda: ladder_from_text(master, base_uri=MASTER_URL),
+    ):
+        _raises(PlaylistError, call, "is not a valid URL", "the URI '//[")
