@@ -877,3 +877,13 @@ def test_regression_uri_with_an_unparseable_host(uri: str) -> None:
         lambda: ladder_from_text(master, base_uri=MASTER_URL),
     ):
         _raises(PlaylistError, call, "is not a valid URL", "the URI '//[")
+
+
+def test_regression_media_sequence_below_int64() -> None:
+    """Long profile: ``#EXT-X-MEDIA-SEQUENCE:-9223372036854775809`` raised OverflowError
+    when the segments table was built."""
+    text = _S.format(f"#EXT-X-MEDIA-SEQUENCE:-{2**63 + 1}\n", "a.ts")
+    for call in (lambda: hls.segments_table(text), lambda: hls.media_playlist_info(text)):
+        _raises(PlaylistError, call, "#EXT-X-MEDIA-SEQUENCE", "too small")
+    smallest = _S.format(f"#EXT-X-MEDIA-SEQUENCE:-{2**63}\n", "a.ts")
+    assert hls.segments_table(smallest)["media_sequence"].tolist() == [-(2**63)]

@@ -408,6 +408,11 @@ def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8
     except Exception as exc:  # wrap whatever m3u8 raises; never leak a bare ValueError
         raise _locate(scan.lines, exc, what) from exc
     sequence = playlist.media_sequence or 0
+    if sequence < -INT64_MAX - 1:  # m3u8 reads "-9223372036854775809" as a Python int
+        raise PlaylistError(
+            f"#EXT-X-MEDIA-SEQUENCE {sequence} is too small (this library reads integers "
+            f"from {-INT64_MAX - 1}; RFC 8216 allows no negative one)"
+        )
     if sequence + max(scan.extinf_count - 1, 0) > INT64_MAX:
         raise PlaylistError(
             f"#EXT-X-MEDIA-SEQUENCE {sequence} + {scan.extinf_count} segments runs past "
