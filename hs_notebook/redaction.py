@@ -7,6 +7,7 @@ Tokens are bearer credentials.  Everything that shows or records text that may h
   (also percent-encoded names such as ``%74oken=``) and every bare JWT replaced by ``…``;
   never raises.
 * :func:`redact_token` -- the same for one URL, with a chosen replacement.
+* :func:`excerpt` -- the short, redacted ``repr`` of input quoted in an error message.
 * :func:`redact_frame` -- a copy of a DataFrame with its text cells redacted.
 * :class:`RedactingFilter` and :func:`install_log_redaction` -- a logging filter on every
   logger that sees requests (``httpx``, ``httpcore.*``, ``hpack.*``, ``h2``), so DEBUG
@@ -29,6 +30,7 @@ from hs_notebook.errors import InvalidArgument
 __all__ = [
     "LOGGERS",
     "RedactingFilter",
+    "excerpt",
     "install_log_redaction",
     "redact",
     "redact_frame",
@@ -40,8 +42,13 @@ MASK = "…"
 
 # a ``token`` parameter as an origin reads it (the name may be percent-encoded), also in
 # text that is not a parseable URL; ``;`` and ``#`` count as separators to be safe
+# URL parsers (``urlsplit``, so ``parse_qsl`` and the origin) drop tab, CR and LF anywhere
+# in a URL, so ``?tok\ren=T`` is read as a token: they may sit inside the name and value
+_SKIP = r"[\t\r\n]*"
 _TOKEN_PARAM = re.compile(
-    r"(?<=[?&;#])((?:t|%74)(?:o|%6f)(?:k|%6b)(?:e|%65)(?:n|%6e)=)[^&#;\s\"'<>]*", re.I
+    rf"(?<=[?&;#])({_SKIP}(?:t|%74){_SKIP}(?:o|%6f){_SKIP}(?:k|%6b){_SKIP}(?:e|%65){_SKIP}"
+    rf"(?:n|%6e){_SKIP}=)(?:[^&#;\s\"'<>]|[\t\r\n](?=[^&#;\s\"'<>]))*",
+    re.I,
 )
 # a compact JWS: base64url header starting with '{"' (``eyJ``), payload, signature
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
@@ -61,6 +68,15 @@ def redact(value: Any, replacement: str = MASK) -> str:
     if "eyJ" in text:
         text = _JWT.sub(replacement, text)
     return text
+
+
+def excerpt(text: str, limit: int = 60, *, quote: bool = True) -> str:
+    """At most ``limit`` characters of ``text`` (input quoted in an error message) as its
+    ``repr`` (``quote=False``: as they are), :func:`redact`-ed first: a line of a playlist
+    may carry a token, and no message needs more than its start to point at it."""
+    shown = redact(text)
+    shown = shown if len(shown) <= limit else shown[: limit - 1] + MASK
+    return repr(shown) if quote else shown
 
 
 def redact_token(url: str, replacement: str = MASK) -> str:

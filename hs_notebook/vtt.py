@@ -42,6 +42,7 @@ import pandas as pd
 from hs_notebook import validate
 from hs_notebook._columns import documents
 from hs_notebook.errors import InvalidArgument, VTTError
+from hs_notebook.redaction import redact
 
 __all__ = ["COLUMNS", "Cue", "cues_table", "parse_vtt", "storyboard_table"]
 
@@ -108,7 +109,8 @@ def _excerpt(text: str, limit: int = 60) -> str:
     """``repr`` of at most ``limit`` characters of input, for an error message.
 
     Query strings are elided (``sprite.jpg?…#xywh=...``): a signed URL carries its token
-    there, and no part of a message needs it.
+    there, and no part of a message needs it; a bare JWT elsewhere is redacted too
+    (:func:`hs_notebook.redaction.redact`).
     """
     out, rest = [], text
     while (q := rest.find("?")) >= 0:
@@ -116,7 +118,7 @@ def _excerpt(text: str, limit: int = 60) -> str:
         end = rest.find("#", q)
         rest = rest[end:] if end >= 0 else ""
     out.append(rest)
-    shown = "".join(out)
+    shown = redact("".join(out))
     return repr(shown if len(shown) <= limit else shown[: limit - 1] + "…")
 
 

@@ -19,40 +19,43 @@ Profiles (``settings.register_profile``):
 - ``hs_long`` (``HS_NOTEBOOK_FUZZ=long``, ``make fuzz``): 24x as many, a new random seed
   each run. A failure prints the ``@reproduce_failure`` blob to replay it.
 
-A crash in a module owned elsewhere is not fixed here: it is written down in
-:data:`KNOWN_CRASHES` (and in the project's fuzz findings notes), and the property test of
-that module tolerates exactly that exception shape, so that it still fails on anything new.
+No exception is tolerated: every crash the suite found was fixed at its source, and each
+is a named regression test at the end of this file (``test_regression_*``), asserting the
+fixed behaviour on its minimal input.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import math
 import os
-import pkgutil
 import random
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from hypothesis import HealthCheck, given, settings  # the [dev] extra brings it
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")  # the [dev] extra brings it
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from hs_notebook import hls, tokens, urls, vtt  # noqa: E402
-from hs_notebook.diagnose import diagnose  # noqa: E402
-from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError  # noqa: E402
-from hs_notebook.ladder import ladder_from_text  # noqa: E402
-from hs_notebook.qa import qa  # noqa: E402
+from hs_notebook import hls, tokens, urls, vtt
+from hs_notebook.diagnose import diagnose
+from hs_notebook.errors import (
+    HeapStreamError,
+    InvalidArgument,
+    InvalidToken,
+    PlaylistError,
+    TokenRejected,
+)
+from hs_notebook.http import child_url, origin_of, token_of, with_token, without_token
+from hs_notebook.ladder import ladder_from_text
+from hs_notebook.qa import qa
+from hs_notebook.tokens import decode_token
 
 # ----------------------------------------------------------------------------- profiles
 
@@ -78,135 +81,6 @@ def fuzz(weight: float = 1.0) -> Callable[[Callable[..., Any]], Callable[..., An
 
     return apply
 
-
-# ------------------------------------------------------------------------ known crashes
-
-
-@dataclass(frozen=True)
-class Known:
-    """A crash (or a token in a message or a repr) found in a module owned elsewhere, left
-    to its owner: the property tests of ``areas`` tolerate exactly this exception type (or
-    this type of result, for a token in its repr) with a text matching ``message``, and
-    nothing else."""
-
-    areas: tuple[str, ...]
-    error: type  # the exception raised, or the type of the result whose repr shows a token
-    message: str  # a regex searched in str(exc) or in the repr
-    reproducer: str  # function(minimal input) -> what happens
-    reproduce: Callable[[], Any]
-
-
-def _deep_jwt() -> str:
-    return rs256('{"alg":"RS256","typ":"JWT"}', '{"x":' + "[" * 100_000 + "]" * 100_000 + "}")
-
-
-_M = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={},RESOLUTION={}\nv.m3u8\n"
-_S = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n{}#EXTINF:6,\n{}\n"
-_SIGNED = "https://h.example/p/?token={}"
-
-# fmt: off
-#: KNOWN_CRASHES: found by this suite (issue 10), each with its minimal reproducer; all are
-#: also written up in the project's fuzz findings notes for their owners (tokens, hls,
-#: urls, http). Remove an entry when its owner has fixed it: its reproducer test below
-#: then skips, saying so.
-KNOWN_CRASHES: list[Known] = [
-    Known(("tokens", "diagnose"), RecursionError, "maximum recursion depth",
-          "decode_token/verify_token/diagnose(a JWT whose claims nest 100,000 JSON arrays)",
-          lambda: decode_token(_deep_jwt())),
-    Known(("hls", "ladder"), OverflowError, "too large to convert",
-          "renditions_table('#EXT-X-STREAM-INF:BANDWIDTH=9223372036854775808,...') "
-          "(also RESOLUTION, CHANNELS, EXT-X-BYTERANGE, EXT-X-MEDIA-SEQUENCE >= 2**63; "
-          "ladder_from_text returns and its repr() raises)",
-          lambda: hls.renditions_table(_M.format(2**63, "640x360"))),
-    Known(("hls", "ladder"), UnicodeEncodeError, "surrogates not allowed",
-          "segments_table/renditions_table/audio_table/ladder_from_text with a lone "
-          "surrogate in a URI or quoted attribute ('v\\ud800.m3u8'): pyarrow string columns",
-          lambda: hls.segments_table(_S.format("", "a\ud800.ts"))),
-    Known(("hls", "ladder"), PlaylistError, r"^(the media playlist of .*: )?line [0-9]+: ",
-          "every PlaylistError quotes its whole line, token included (issue 10): e.g. "
-          "'#EXT-X-KEY:METHOD=AES-128,X,URI=\"k?token=T\"' (unparseable attribute list), "
-          "'#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=x,URI=\"i?token=T\"' (not an integer), "
-          "'#EXT-X-KEY,URI=\"k?token=T\"' (could not parse), '#EXT-X-BYTERANGE:100' before "
-          "'main.mp4?token=T' (omits its offset)",
-          lambda: hls.segments_table(_S.format(
-              f'#EXT-X-KEY:METHOD=AES-128,X,URI="k?token={TOKEN}"\n', "a.ts"))),
-    Known(("hls",), getattr(hls, "MasterPlaylistInfo", type(None)), r"tags=frozenset",
-          "master_playlist_info('#EXT-X-MEDIA,URI=\"a?token=T\"') (a comma for the colon): "
-          "the whole line, token included, is a tag name in MasterPlaylistInfo.tags",
-          lambda: hls.master_playlist_info(
-              f'#EXTM3U\n#EXT-X-MEDIA,URI="a?token={TOKEN}"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\n')),
-    Known(("hls",), getattr(hls, "MediaPlaylistInfo", type(None)), r"tags=frozenset",
-          "media_playlist_info('#EXTM3U\\n#EXT-X-TARGETDURATION:6\\n#EXTINF:6,\\na.ts\\n#EXTxT') "
-          "(a line '#EXT' followed by token text): MediaPlaylistInfo.tags holds it",
-          lambda: hls.media_playlist_info(
-              f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n#EXT{TOKEN}\n")),
-    Known(("urls", "diagnose"), ValueError,
-          r"Invalid IPv6 URL|does not appear to be an IPv4 or IPv6",
-          "parse_signed_url('//['), parse_signed_url/redact_token('http://[::0.0]/...'), "
-          "diagnose(T, url='http://[::1/...')",
-          lambda: urls.redact_token("http://[::0.0]/mmpl/12/v/?token=x")),
-    Known(("redact_token",), str, r"\\[rnt]",
-          "redact_token('https://h/?token\\r=T') returns T: its test for 'token=' in the text "
-          "misses a parameter that urlsplit reads as token once it drops tab, CR and LF",
-          lambda: urls.redact_token(f"https://h/?token\r={TOKEN}")),
-    Known(("urls", "ladder"), InvalidArgument, r"^not a valid URL: ",
-          "child_url/with_token/...('https://h/p/?token\\r=T' with an invalid scheme or host, "
-          "e.g. 'htt\\u05d0ps://h/?token\\r=T'): InvalidArgument quotes the URL, redacted only "
-          "where the text holds 'token='",
-          lambda: _required(child_url)(f"ht\u05d0tps://h.example/p/?token\r={TOKEN}", "a.ts")),
-    Known(("urls",), UnicodeEncodeError, "surrogates not allowed",
-          "redact_token('/?token=x&a=\\ud800')",
-          lambda: urls.redact_token("/?token=x&a=\ud800")),
-    Known(("urls", "ladder"), UnicodeEncodeError, "surrogates not allowed",
-          "child_url(parent, '\\ud800.ts'), token_of/without_token/with_token("
-          "'https://h/\\ud800'), ladder_from_text with such a URI and a base_uri",
-          lambda: _required(child_url)(_SIGNED.format("x"), "\ud800.ts")),
-]
-# fmt: on
-
-
-def _required(func: Callable[..., Any] | None) -> Callable[..., Any]:
-    if func is None:
-        pytest.skip("not found in this tree")
-    return func
-
-
-def _known(area: str, found: object, text: str | None = None) -> bool:
-    """``found`` (an exception, or a result whose repr is ``text``) is a known crash."""
-    text = str(found) if text is None else text
-    return any(
-        area in k.areas and type(found) is k.error and re.search(k.message, text)
-        for k in KNOWN_CRASHES
-    )
-
-
-# --------------------------------------------------------------------------- functions
-
-
-def _find(name: str, *modules: str) -> Callable[..., Any] | None:
-    """A public function wherever the restructuring (issue 9) put it, or None."""
-    names = list(modules)
-    try:
-        package = importlib.import_module("hs_notebook.http")
-        names += [m.name for m in pkgutil.walk_packages(package.__path__, "hs_notebook.http.")]
-    except ImportError:
-        pass
-    for module in names:
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if callable(found):
-            return found
-    return None
-
-
-decode_token = getattr(tokens, "decode_token", None) or tokens.inspect_token
-child_url = _find("child_url", "hs_notebook.client", "hs_notebook.http")
-origin_of = _find("origin_of", "hs_notebook.client", "hs_notebook.http")
-token_of = _find("token_of", "hs_notebook.client", "hs_notebook.http")
-with_token = _find("with_token", "hs_notebook.client", "hs_notebook.http")
-without_token = _find("without_token", "hs_notebook.client", "hs_notebook.http")
 
 # -------------------------------------------------------------------------------- seeds
 
@@ -521,16 +395,13 @@ def check(
         result = call()
         shown = list(show(result))  # rendering a result is part of the call
     except Exception as exc:
-        if _known(area, exc):
-            return None
         for message in _messages(exc):
             _no_token(message, given, f"{type(exc).__name__} from {area}")
         if isinstance(exc, HeapStreamError):
             return None
         raise
     for text in shown:
-        if not _known(area, result, text):
-            _no_token(text, given, f"the result of {area}")
+        _no_token(text, given, f"the result of {area}")
     return result
 
 
@@ -644,24 +515,20 @@ def test_fuzz_parse_signed_url_and_redact(url: str) -> None:
         query_token = None
     if redacted is not None and query_token in SECRETS and url.count(query_token) == 1:
         # the token a URL parser reads from the query is gone from the redacted text
-        assert query_token not in redacted or _known("redact_token", redacted, repr(redacted))
+        assert query_token not in redacted, redacted
 
 
-@pytest.mark.skipif(child_url is None, reason="child_url not found in this tree")
 @fuzz()
 @given(
     mutated([MASTER_URL, HS.url("preset", "p720", TOKEN), "https://app.heapstream.com/x/"], 2),
     mutated(["seg-0.ts", "../p360/?token=", "https://cdn.example.net/a.ts", "//evil.example/x"]),
 )
 def test_fuzz_child_urls(parent: str, uri: str) -> None:
-    assert child_url is not None
     joined = check("urls", parent + uri, lambda: child_url(parent, uri))
     for helper in (token_of, without_token):
-        if helper is not None:
-            check("urls", parent, lambda h=helper: h(parent))
-    if with_token is not None:
-        check("urls", parent, lambda: with_token(parent, "abc"))
-    if joined is not None and origin_of is not None:
+        check("urls", parent, lambda h=helper: h(parent))
+    check("urls", parent, lambda: with_token(parent, "abc"))
+    if joined is not None:
         # the parent's token only ever goes to the parent's origin
         for token in SECRETS:
             if token in parent and token not in uri and token in joined:
@@ -671,17 +538,15 @@ def test_fuzz_child_urls(parent: str, uri: str) -> None:
 
 # ---------------------------------------------------------------------------------- HLS
 
-_TABLES = ["renditions_table", "text_tracks_table", "audio_table", "iframe_table"]
+_TABLES = [hls.renditions_table, hls.text_tracks_table, hls.audio_table, hls.iframe_table]
 
 
 @fuzz(1.5)
 @given(mutated(PLAYLIST_SEEDS), st.sampled_from([None, MASTER_URL]))
 def test_fuzz_hls_master(text: str, base: str | None) -> None:
     check("hls", text, lambda: hls.parse_master(text, base))
-    for name in _TABLES:
-        func = getattr(hls, name, None)
-        if func is not None:
-            check("hls", text, lambda f=func: f(text, base), _reprs)
+    for func in _TABLES:
+        check("hls", text, lambda f=func: f(text, base), _reprs)
     check("hls", text, lambda: hls.master_playlist_info(text), _reprs)
 
 
@@ -740,24 +605,285 @@ def test_fuzz_webvtt(text: str, base: str | None) -> None:
         assert (tiles[["w", "h"]] > 0).all().all()
 
 
-# ------------------------------------------------------------------- known crashes, live
+# --------------------------------------------------------- regression tests (found here)
+# Every crash (or token in a message or repr) this suite found, on its minimal input, with
+# the fixed behaviour asserted: one of our HeapStreamError subclasses with a message a
+# person can act on and no token in it, or a correct result.
+
+_M = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={},RESOLUTION={}\nv.m3u8\n"
+_S = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n{}#EXTINF:6,\n{}\n"
+_HUGE = str(2**63)
 
 
-@pytest.mark.parametrize("known", KNOWN_CRASHES, ids=lambda k: k.reproducer[:50])
-def test_known_crashes_still_reproduce(known: Known) -> None:
-    """Each KNOWN_CRASHES entry is real (so no tolerance outlives its bug): its reproducer
-    raises, or returns, what the entry says. A fixed one skips, asking for its removal."""
-    try:
-        result = known.reproduce()
-    except Exception as exc:
-        if type(exc) is not known.error:
-            raise
-        assert re.search(known.message, str(exc)), exc
-        if isinstance(exc, HeapStreamError):  # an entry for a token in a message
-            assert any(token in str(exc) for token in SECRETS)
+def _raises(error: type[HeapStreamError], call: Callable[[], Any], *phrases: str) -> str:
+    """``call`` raises ``error`` whose message holds every phrase and no token (nor its
+    signature); the message."""
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    for phrase in phrases:
+        assert phrase in message, message
+    for token in SECRETS:
+        assert token not in message and token.rsplit(".", 1)[1] not in message, message
+    return message
+
+
+def test_regression_deeply_nested_jwt_is_malformed() -> None:
+    """Finding 1: 100,000 nested JSON arrays in the claims raised RecursionError."""
+    deep = rs256(
+        '{"alg":"RS256","typ":"JWT","kid":"sk-fuzz"}',
+        '{"x":' + "[" * 100_000 + "]" * 100_000 + "}",
+    )
+    _raises(InvalidToken, lambda: decode_token(deep), "nests deeper than")
+    _raises(TokenRejected, lambda: tokens.verify_token(deep, PUBLIC, VIDEO, now=NOW), "malformed")
+    findings = list(diagnose(deep, url=MASTER_URL, public_key=PUBLIC, now=NOW))
+    assert [f.code for f in findings] == ["malformed_token"]
+
+
+@pytest.mark.parametrize(
+    ("call", "phrase"),
+    [
+        (lambda: hls.renditions_table(_M.format(_HUGE, "640x360")), "BANDWIDTH="),
+        (lambda: hls.renditions_table(_M.format(1, f"{_HUGE}x1")), "RESOLUTION="),
+        (
+            lambda: hls.audio_table(
+                f'#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="n",CHANNELS="{_HUGE}",'
+                'URI="a.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="a"\nv.m3u8\n'
+            ),
+            "CHANNELS=",
+        ),
+        (
+            lambda: hls.segments_table(_S.format(f"#EXT-X-MEDIA-SEQUENCE:{_HUGE}\n", "a.ts")),
+            "#EXT-X-MEDIA-SEQUENCE",
+        ),
+        (
+            lambda: hls.segments_table(_S.format("", f"#EXT-X-BYTERANGE:{_HUGE}@0\na.ts")),
+            "#EXT-X-BYTERANGE",
+        ),
+        (lambda: ladder_from_text(_M.format(_HUGE, "640x360")), "BANDWIDTH="),
+        (
+            lambda: hls.parse_master(
+                "#EXTM3U\n#EXT-X-VERSION:" + "6" * 5000 + "\n" + _M[8:].format(1, "1x1")
+            ),
+            "VERSION",
+        ),
+        (lambda: hls.renditions_table(_M.format("9" * 70_001, "1x1")), "BANDWIDTH="),
+    ],
+    ids=[
+        "bandwidth",
+        "resolution",
+        "channels",
+        "media-sequence",
+        "byterange",
+        "ladder",
+        "version-5000-digits",
+        "bandwidth-70001-digits",
+    ],
+)
+def test_regression_integers_past_int64_are_playlist_errors(
+    call: Callable[[], Any], phrase: str
+) -> None:
+    """Finding 2 (OverflowError when a table was built, or in a ladder's repr) and the long
+    profile's 4,300+ digit values (int() raised ValueError): refused at parse time."""
+    _raises(PlaylistError, call, phrase, "too large")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: hls.segments_table(_S.format("", "a\ud800.ts")),
+        lambda: hls.renditions_table('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="\ud800"\nv\n'),
+        lambda: hls.renditions_table("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\ud800.m3u8\n"),
+        lambda: ladder_from_text(
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\ud800.m3u8\n", base_uri=_SIGNED_X
+        ),
+    ],
+    ids=["segment-uri", "quoted-attribute", "variant-uri", "ladder"],
+)
+def test_regression_lone_surrogate_in_playlist(call: Callable[[], Any]) -> None:
+    """Finding 3: a lone surrogate raised UnicodeEncodeError from the pyarrow columns."""
+    _raises(PlaylistError, call, "lone surrogate", "line ")
+
+
+_SIGNED_X = "https://h.example/p/?token=x"
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        (_S.format(f'#EXT-X-KEY:METHOD=AES-128,X,URI="k?token={TOKEN}"\n', "a.ts"), "'X'"),
+        (
+            f'#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a,NAME="n",URI="a.m3u8?token={TOKEN}"\n'
+            "#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n",
+            "unbalanced quote",
+        ),
+        (_S.format(f'#EXT-X-KEY,URI="a?token={TOKEN}"\n', "a.ts"), "#EXT-X-KEY "),
+        (_S.format("", f"#EXT-X-BYTERANGE:100\nmain.mp4?token={TOKEN}"), "omits its offset"),
+        (
+            f'#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=x,URI="i.m3u8?token={TOKEN}"\n'
+            "#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n",
+            "BANDWIDTH=x is not an integer",
+        ),
+        (
+            f'#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:RESOLUTION=a,URI="i.m3u8?token={TOKEN}"\n'
+            "#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n",
+            "RESOLUTION=a is not",
+        ),
+        # the token parameter's name mangled (a BOM inside it): the JWT is still not quoted
+        (_S.format(f'#EXT-X-KEY:METHOD=AES-128,X,URI="k?toke\ufeffn={TOKEN}"\n', "a.ts"), "'X'"),
+        (_S.format("", f"#EXT-X-BYTERANGE:100\nmain.mp4?tok\ten={TOKEN}"), "omits its offset"),
+        # the JWT mangled too (a character inside its payload): nothing of it past the start
+        (
+            _S.format(
+                f'#EXT-X-KEY:METHOD=AES-128,X,URI="k?toke\ufeffn={TOKEN[:60]}é{TOKEN[60:]}"\n',
+                "a.ts",
+            ),
+            "'X'",
+        ),
+        (f"#EXTM3U\n#EXT-X-TARGETDURATION:6\nseg.ts?token={TOKEN}\n", "has no #EXTINF"),
+    ],
+    ids=[
+        "key-not-name-value",
+        "media-unbalanced-quote",
+        "key-comma-for-colon",
+        "byterange-no-offset",
+        "iframe-bandwidth",
+        "iframe-resolution",
+        "mangled-name",
+        "mangled-name-cr",
+        "mangled-jwt",
+        "uri-line-alone",
+    ],
+)
+def test_regression_playlist_error_quotes_no_token(text: str, phrase: str) -> None:
+    """Finding 4: every PlaylistError quoted its whole line, token included; now it names
+    the line, tag and attribute, and quotes at most a short redacted excerpt."""
+    is_master = "STREAM-INF" in text
+    if is_master:
+        table, info, ladder = hls.renditions_table, hls.master_playlist_info, ladder_from_text
+        parse = hls.parse_master
+    else:
+        table, info, parse = hls.segments_table, hls.media_playlist_info, hls.parse_media
+        ladder = lambda t, **kw: ladder_from_text(HS_MASTER, {"p720": t}, **kw).segments("p720")  # noqa: E731
+    assert phrase in _raises(PlaylistError, lambda: table(text, MASTER_URL), "line ")
+    assert phrase in _raises(PlaylistError, lambda: ladder(text, base_uri=MASTER_URL), "line ")
+    for call in (parse, info):  # they need not read every attribute; they show no token
+        try:
+            shown = repr(call(text))
+        except PlaylistError as exc:
+            shown = str(exc)
+        assert TOKEN not in shown and TOKEN.rsplit(".", 1)[1][:40] not in shown, shown
+
+
+def test_regression_tag_names_stop_at_the_first_character_outside_the_alphabet() -> None:
+    """Finding 5: ``#EXT-X-MEDIA,URI="a?token=T"`` (a comma for the colon), or ``#EXT``
+    then a token, made the whole line a tag name in MasterPlaylistInfo/MediaPlaylistInfo."""
+    master = hls.master_playlist_info(
+        f'#EXTM3U\n#EXT-X-MEDIA,URI="a?token={TOKEN}"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\n'
+    )
+    assert master.tags == frozenset({"EXTM3U", "EXT-X-MEDIA", "EXT-X-STREAM-INF"})
+    assert TOKEN not in repr(master)
+    media = hls.media_playlist_info(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\na.ts\n#EXT{TOKEN}\n"
+    )
+    assert media.tags == frozenset({"EXTM3U", "EXT-X-TARGETDURATION", "EXTINF", "EXT"})
+    assert TOKEN not in repr(media)
+
+
+@pytest.mark.parametrize(
+    "url", ["//[", "http://[::0.0]/mmpl/12/v/", f"http://[::1/mmpl/12/v/?token={TOKEN}"]
+)
+def test_regression_unparseable_host_is_not_a_heapstream_url(url: str) -> None:
+    """Findings 6 and 7: urlsplit's ValueError on a bracketed host escaped
+    parse_signed_url, redact_token and diagnose."""
+    _raises(InvalidArgument, lambda: urls.parse_signed_url(url), "not a HeapStream URL")
+    assert TOKEN not in urls.redact_token(url)
+    _raises(
+        InvalidArgument,
+        lambda: diagnose(TOKEN, url=url, public_key=PUBLIC, now=NOW),
+        "not a HeapStream URL",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://h/?token\r={TOKEN}",
+        f"https://h/?to\nken={TOKEN}&a=1",
+        f"https://h/?\ttoken={TOKEN}",
+        "https://h/?token\r=abc.def",  # not a JWT: only the parameter rule can hide it
+        "https://h/?tok\ten=ab\rc",
+        f"https://h/?token={TOKEN[:80]}\n{TOKEN[80:]}",
+    ],
+)
+def test_regression_redact_token_reads_the_query_as_url_parsers_do(url: str) -> None:
+    """Finding 7: urlsplit drops tab, CR and LF, so it (and parse_signed_url) reads a token
+    in ``?token\\r=T``; redact_token returned it unredacted."""
+    read = dict(parse_qsl(urlsplit(url).query))["token"]
+    redacted = urls.redact_token(url)
+    assert read not in redacted and "…" in redacted, redacted
+    assert TOKEN.rsplit(".", 1)[1][-40:] not in redacted
+
+
+def test_regression_redact_token_never_raises() -> None:
+    """Finding 7: a lone surrogate in the query made redact_token raise UnicodeEncodeError."""
+    assert urls.redact_token("/?token=x&a=\ud800") == "/?token=…&a=\ud800"
+    assert urls.redact_token("http://[::0.0]/mmpl/12/v/?token=x").endswith("?token=…")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: child_url(_SIGNED_X, "\ud800.ts"),
+        lambda: token_of("https://h/?token=\ud800"),
+        lambda: without_token("https://h/\ud800"),
+        lambda: with_token("https://h/\ud800", "t"),
+    ],
+    ids=["child_url", "token_of", "without_token", "with_token"],
+)
+def test_regression_lone_surrogate_in_url(call: Callable[[], Any]) -> None:
+    """Finding 8: httpx.URL raised UnicodeEncodeError on a lone surrogate."""
+    _raises(HeapStreamError, call, "lone surrogate", "position")
+
+
+@pytest.mark.parametrize("value", [TOKEN, "abc.def"])
+def test_regression_invalid_url_message_hides_a_mangled_token_name(value: str) -> None:
+    """Finding 9: InvalidArgument "not a valid URL" quoted the URL, redacted only where the
+    text held a literal ``token=``."""
+    message = _raises(
+        InvalidArgument,
+        lambda: child_url(f"ht\u05d0tps://h.example/p/?token\r={value}", "a.ts"),
+        "not a valid URL",
+    )
+    assert value not in message
+
+
+@pytest.mark.parametrize("uri", ["//[::0.0]/mpl/12/p/?token=x", "//[/x", "http://[/mpl/12/p/"])
+def test_regression_uri_with_an_unparseable_host(uri: str) -> None:
+    """Long profile: a variant or segment URI with a bracketed host that is no IP address
+    raised ValueError from urlsplit/urljoin (preset ids, resolving against base_uri)."""
+    master = f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n{uri}\n"
+    media = f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\n{uri}\n"
+    # no base URI: nothing to resolve, the URI is kept as written, with no preset id
+    table = hls.renditions_table(master)
+    assert table["uri"].tolist() == [uri] and table["preset_id"].isna().all()
+    assert hls.segments_table(media)["uri"].tolist() == [uri]
+    if uri.startswith("http://"):  # already absolute: kept as it is
+        assert hls.renditions_table(master, MASTER_URL)["uri"].tolist() == [uri]
         return
-    if type(result) is known.error:  # an entry for a token in a repr
-        shown = repr(result)
-        if re.search(known.message, shown) and any(token in shown for token in SECRETS):
-            return
-    pytest.skip(f"fixed: remove the KNOWN_CRASHES entry {known.reproducer[:60]!r}")
+    for call in (
+        lambda: hls.renditions_table(master, MASTER_URL),
+        lambda: hls.segments_table(media, MASTER_URL),
+        lambda: ladder_from_text(master, base_uri=MASTER_URL),
+    ):
+        _raises(PlaylistError, call, "is not a valid URL", "the URI '//[")
+
+
+def test_regression_media_sequence_below_int64() -> None:
+    """Long profile: ``#EXT-X-MEDIA-SEQUENCE:-9223372036854775809`` raised OverflowError
+    when the segments table was built."""
+    text = _S.format(f"#EXT-X-MEDIA-SEQUENCE:-{2**63 + 1}\n", "a.ts")
+    for call in (lambda: hls.segments_table(text), lambda: hls.media_playlist_info(text)):
+        _raises(PlaylistError, call, "#EXT-X-MEDIA-SEQUENCE", "too small")
+    smallest = _S.format(f"#EXT-X-MEDIA-SEQUENCE:-{2**63}\n", "a.ts")
+    assert hls.segments_table(smallest)["media_sequence"].tolist() == [-(2**63)]

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from hs_notebook.errors import PlaylistError
 from hs_notebook.hls.columns import AUDIO_CODECS, VIDEO_CODECS
+from hs_notebook.redaction import excerpt
 
 __all__ = [
     "MPLT_RE",
@@ -55,6 +57,12 @@ def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
     directories: dict[str, str] = {"": base_dir}
     whole: dict[str, str] = {}
 
+    def join(uri: str) -> str:
+        try:
+            return urljoin(base_uri, uri)
+        except ValueError as exc:  # "//[::0.0]/a.ts": urlsplit checks a bracketed host
+            raise PlaylistError(f"the URI {excerpt(uri)} is not a valid URL ({exc})") from None
+
     def resolve(uri: str | None) -> str | None:
         if uri is None:
             return None
@@ -74,15 +82,15 @@ def resolver(base_uri: str | None) -> Callable[[str | None], str | None]:
             prefix = directories.get(directory)
             if prefix is None:
                 if directory.endswith("//"):  # "//host" or "scheme://host": no path yet
-                    return urljoin(base_uri, uri)
+                    return join(uri)
                 if _PLAIN_DIRECTORY_RE.fullmatch(directory):  # "v1/", "a/b/": no dot segments
                     prefix = directories[directory] = base_dir + directory
                 else:
-                    prefix = directories[directory] = urljoin(base_uri, directory)
+                    prefix = directories[directory] = join(directory)
             return prefix + uri[slash:]
         result = whole.get(uri)
         if result is None:
-            result = whole[uri] = urljoin(base_uri, uri)
+            result = whole[uri] = join(uri)
         return result
 
     return resolve
@@ -123,7 +131,11 @@ def path_ids(uri: str | None, pattern: re.Pattern[str]) -> str | None:
     """The id (second path component) after ``mpl/<project>/`` or ``mplt/<project>/``."""
     if not uri or ("mpl/" not in uri and "mplt/" not in uri):  # most URIs: no preset's
         return None
-    match = pattern.search(urlsplit(uri).path)
+    try:
+        path = urlsplit(uri).path
+    except ValueError:  # "http://[/mpl/..." (a bracketed host that is no IP): no preset id
+        return None
+    match = pattern.search(path)
     return match.group(2) if match else None
 
 

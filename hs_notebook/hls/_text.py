@@ -13,6 +13,7 @@ from m3u8.parser import ATTRIBUTELISTPATTERN
 
 from hs_notebook import validate
 from hs_notebook.errors import InvalidArgument, PlaylistError
+from hs_notebook.redaction import excerpt
 
 __all__ = ["Kind", "Scan", "line_of", "nth_extinf", "parse_text"]
 
@@ -42,6 +43,15 @@ _ATTRIBUTE_LIST_TAGS = frozenset(
     }
 )
 _ATTRIBUTE_RE = re.compile(r"\s*[A-Za-z0-9-]+=\S")
+#: A tag's name: what follows ``#`` up to the first character outside ``[A-Z0-9-]`` (a tag
+#: written ``#EXT-X-KEY,URI=...`` is named EXT-X-KEY, not its whole line).
+_TAG_NAME_RE = re.compile(r"[A-Z0-9-]*")
+
+
+def tag_name(line: str) -> str:
+    """The name (without ``#``) of the tag on ``line``, a stripped line starting ``#``."""
+    match = _TAG_NAME_RE.match(line, 1)
+    return match.group() if match else ""
 
 
 @dataclass(slots=True)
@@ -72,7 +82,8 @@ def _prepare(text: Any, what: str) -> str:
         elif first.startswith("WEBVTT"):
             hint = " (it is a WebVTT file: use hs_notebook.vtt instead)"
         raise PlaylistError(
-            f"line {lineno}: an HLS playlist must start with #EXTM3U, got {first[:80]!r}{hint}"
+            f"line {lineno}: an HLS playlist must start with #EXTM3U, got "
+            f"{excerpt(first, 80)}{hint}"
         )
     return text
 
@@ -88,13 +99,13 @@ def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
             what = "an unbalanced quote" if '"' in sep or "'" in sep else f"stray {sep!r}"
             return (
                 f"line {lineno}: unparseable attribute list in #{tag}: {what} "
-                f'(expected NAME=VALUE,NAME="quoted value",...): {line!r}'
+                '(expected NAME=VALUE,NAME="quoted value",...)'
             )
     for item in parts[1::2]:
         if not _ATTRIBUTE_RE.match(item):
             return (
-                f"line {lineno}: unparseable attribute list in #{tag}: {item.strip()!r} is not "
-                f"NAME=VALUE: {line!r}"
+                f"line {lineno}: unparseable attribute list in #{tag}: {excerpt(item.strip())} "
+                "is not NAME=VALUE"
             )
     if tag in _VALUE_CHECKS:
         return _check_values(tag, line, lineno, parts[1::2])
@@ -125,14 +136,14 @@ def scan_lines(text: str) -> Scan:
                 pending = ""
             elif problem is None:
                 problem = (
-                    f"line {lineno}: URI line {line[:80]!r} has no #EXTINF or "
+                    f"line {lineno}: URI line {excerpt(line, 80)} has no #EXTINF or "
                     "#EXT-X-STREAM-INF before it"
                 )
             continue
         if line.startswith("#EXTINF:"):
             name = "EXTINF"
         elif line.startswith("#EXT"):
-            name = line[1:].partition(":")[0]
+            name = tag_name(line)
         else:
             continue  # a comment
         add_tag(name)
@@ -152,7 +163,7 @@ def scan_lines(text: str) -> Scan:
         if pending and (pending == "EXT-X-STREAM-INF" or name in ("EXTINF", "EXT-X-STREAM-INF")):
             problem = (
                 f"line {pending_line}: #{pending} is not followed by a URI line "
-                f"(line {lineno} is {line[:60]!r})"
+                f"(line {lineno} is {excerpt(line)})"
             )
             continue
         if name in ("EXTINF", "EXT-X-STREAM-INF"):
@@ -275,7 +286,8 @@ def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | N
             continue
         raw = raw.strip()
         if not rule[0].fullmatch(raw):
-            return f"line {lineno}: in #{tag}, {name}={raw} is not {rule[1]}: {line[:120]!r}"
+            shown = excerpt(f"{name}={raw}", quote=False)
+            return f"line {lineno}: in #{tag}, {shown} is not {rule[1]}"
         if any(_beyond_int64(n) for n in _DIGITS_RE.findall(raw.split("/")[0])):
             return f"line {lineno}: in #{tag}, {name}={raw[:40]} is {_TOO_LARGE}"
     return None
@@ -287,30 +299,31 @@ def _bad_attribute(value: str) -> str | None:
         name, _, raw = item.strip().partition("=")
         rule = _TYPED_ATTRIBUTES.get(name.upper())
         if rule is not None and not rule[0].fullmatch(raw.strip().strip('"')):
-            return f"{name}={raw} is not {rule[1]}"
+            return f"{excerpt(f'{name}={raw}', quote=False)} is not {rule[1]}"
     return None
 
 
 def _explain(lineno: int, line: str, exc: Exception) -> str:
     """A sentence for an m3u8 failure on one line."""
-    name, _, value = line[1:].partition(":")
+    name = tag_name(line)
+    value = line[1 + len(name) :].removeprefix(":")
     bad = _bad_attribute(value) if name in _ATTRIBUTE_LIST_TAGS else None
     if bad:
-        return f"line {lineno}: in #{name}, {bad}: {line[:120]!r}"
+        return f"line {lineno}: in #{name}, {bad}"
     if name == "EXTINF":
         duration = value.split(",", 1)[0].strip()
-        return f"line {lineno}: the #EXTINF duration {duration!r} is not a number of seconds"
+        return f"line {lineno}: the #EXTINF duration {excerpt(duration)} is not a number of seconds"
     if name in _INT_TAGS:
-        return f"line {lineno}: #{name} {_INT_TAGS[name]}, got {value.strip()!r}"
+        return f"line {lineno}: #{name} {_INT_TAGS[name]}, got {excerpt(value.strip())}"
     if name == "EXT-X-PROGRAM-DATE-TIME":
         return (
-            f"line {lineno}: #EXT-X-PROGRAM-DATE-TIME {value.strip()!r} is not an ISO 8601 "
+            f"line {lineno}: #EXT-X-PROGRAM-DATE-TIME {excerpt(value.strip())} is not an ISO 8601 "
             "date-time"
         )
     if isinstance(exc, KeyError) and exc.args:
-        attribute = str(exc.args[0]).upper().replace("_", "-")
-        return f"line {lineno}: #{name} is missing its required {attribute} attribute: {line!r}"
-    return f"line {lineno}: could not parse #{name} ({type(exc).__name__}: {exc}): {line[:120]!r}"
+        attribute = excerpt(str(exc.args[0]).upper().replace("_", "-"), 40, quote=False)
+        return f"line {lineno}: #{name} is missing its required {attribute} attribute"
+    return f"line {lineno}: could not parse #{name} ({type(exc).__name__}: {excerpt(str(exc))})"
 
 
 def _locate(lines: list[str], exc: Exception, what: str) -> PlaylistError:
@@ -324,7 +337,7 @@ def _locate(lines: list[str], exc: Exception, what: str) -> PlaylistError:
             m3u8.loads(f"#EXTM3U\n{line}{tail}")
         except Exception as line_exc:  # m3u8 raises ValueError, KeyError, IndexError, ...
             return PlaylistError(_explain(lineno, line, line_exc))
-    return PlaylistError(f"could not parse the {what} ({type(exc).__name__}: {exc})")
+    return PlaylistError(f"could not parse the {what} ({type(exc).__name__}: {excerpt(str(exc))})")
 
 
 _LAST_MSN_RE = re.compile(r"(?:^|[:,])\s*LAST-MSN\s*=", re.IGNORECASE)
@@ -379,6 +392,11 @@ def parse_text(text: Any, base_uri: str | None, expect: Kind) -> tuple[m3u8.M3U8
     except Exception as exc:  # wrap whatever m3u8 raises; never leak a bare ValueError
         raise _locate(scan.lines, exc, what) from exc
     sequence = playlist.media_sequence or 0
+    if sequence < -INT64_MAX - 1:  # m3u8 reads "-9223372036854775809" as a Python int
+        raise PlaylistError(
+            f"#EXT-X-MEDIA-SEQUENCE {sequence} is too small (this library reads integers "
+            f"from {-INT64_MAX - 1}; RFC 8216 allows no negative one)"
+        )
     if sequence + max(scan.extinf_count - 1, 0) > INT64_MAX:
         raise PlaylistError(
             f"#EXT-X-MEDIA-SEQUENCE {sequence} + {scan.extinf_count} segments runs past "

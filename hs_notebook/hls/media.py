@@ -17,6 +17,7 @@ from hs_notebook.errors import PlaylistError
 from hs_notebook.hls._arrays import ints, resolve_all, resolver, strings, utc_times
 from hs_notebook.hls._text import INT64_MAX, Scan, line_of, nth_extinf, parse_text
 from hs_notebook.hls.columns import COLUMNS, documented
+from hs_notebook.redaction import excerpt
 
 __all__ = [
     "MediaPlaylist",
@@ -296,21 +297,21 @@ def _byteranges(segments: Any, lines: list[str]) -> tuple[list[Any], list[Any]]:
         if max(length, offset or 0) + (length if offset is not None else 0) > INT64_MAX:
             raise PlaylistError(
                 f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
-                f"{byterange!r} of segment {i} is too large (this library reads byte "
+                f"{excerpt(byterange)} of segment {i} is too large (this library reads byte "
                 f"offsets up to {INT64_MAX})"
             )
         if length < 0 or (offset is not None and offset < 0):
             raise PlaylistError(
                 f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
-                f"{byterange!r} of segment {i} is not <length>[@<offset>] with non-negative "
+                f"{excerpt(byterange)} of segment {i} is not <length>[@<offset>] with non-negative "
                 "integers"
             )
         if offset is None:
             if previous_end is None or previous_uri != seg.uri:
                 raise PlaylistError(
                     f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
-                    f"{byterange!r} of segment {i} ({seg.uri}) omits its offset, but the "
-                    "previous segment is not a sub-range of the same resource "
+                    f"{excerpt(byterange)} of segment {i} ({excerpt(seg.uri)}) omits its offset, "
+                    "but the previous segment is not a sub-range of the same resource "
                     "(RFC 8216 4.3.2.2): write <length>@<offset>"
                 )
             offset = previous_end
