@@ -24,6 +24,7 @@ next one's and with a WebVTT ``X-TIMESTAMP-MAP``.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import statistics
@@ -38,7 +39,14 @@ from hs_notebook.errors import MediaError
 if TYPE_CHECKING:
     import av
 
-__all__ = ["FIELDS", "MEDIA_EXTRA_HINT", "SegmentProbe", "probe_segment", "require_av"]
+__all__ = [
+    "FIELDS",
+    "MEDIA_EXTRA_HINT",
+    "SegmentProbe",
+    "demux_options",
+    "probe_segment",
+    "require_av",
+]
 
 #: What to run when PyAV is missing.
 MEDIA_EXTRA_HINT = 'pip install "hs_notebook[media]"'
@@ -51,7 +59,9 @@ _MP4_BOXES = frozenset(
 )
 _MP4_MEDIA_START = frozenset({b"styp", b"moof", b"sidx", b"emsg", b"prft"})
 _CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4"}
-_NO_DECODING = {"skip_frame": "all"}
+#: Video decoders the stream-info pass of ``av.open`` must not run: their facts come from
+#: the parsers and our own reading of the SPS / VPS (``bitstream``), never from decoding.
+_PARSED_VIDEO = frozenset({"h264", "hevc"})
 _AUDIO_CODEC_STRINGS = {"mp3": "mp4a.40.34", "ac3": "ac-3", "eac3": "ec-3", "opus": "Opus"}
 
 
@@ -503,12 +513,39 @@ def _audio_facts(stream: Any, first: bytes) -> dict[str, Any]:
     }
 
 
+def demux_options() -> dict[str, str]:
+    """The options :func:`probe_segment` opens segments with (``av.open(..., options=)``):
+    a bare PyAV demux with them is the floor of a probe (``benchmarks/bench_probe.py``)."""
+    return dict(_open_options(require_av()))
+
+
+@functools.cache
+def _open_options(av: Any) -> dict[str, str]:
+    """Options for ``av.open`` that keep its stream-info pass from decoding video.
+
+    - ``skip_frame=all``: a video decoder it opens returns no pictures (without this it
+      decodes several frames per segment to guess pixel formats and B-frame delays that the
+      probe does not need: sizes come from the parser and the SPS);
+    - ``codec_whitelist``: every decoder but H.264's and HEVC's.  With ``skip_frame`` alone
+      the pass still hands every video packet of the segment to the decoder (it waits for
+      decoded frames that never come), and the decoder unescapes and parses each one: half
+      the CPU of a probe.  The parsers give the same stream facts; audio decoders stay
+      allowed (the pass needs them for the audio parameters)."""
+    parsed = {av.Codec(name, "r").id for name in _PARSED_VIDEO}
+    names = []
+    for name in av.codecs_available:
+        try:
+            codec = av.Codec(name, "r")
+        except (ValueError, av.FFmpegError):  # an encoder only
+            continue
+        if codec.id not in parsed:  # hardware decoders of H.264 and HEVC too
+            names.append(codec.name)
+    return {"skip_frame": "all", "codec_whitelist": ",".join(sorted(set(names)))}
+
+
 def _open(av: Any, payload: bytes) -> Any:
     try:
-        # skip_frame=all: the stream-info pass must not decode frames (it would decode
-        # several per segment to guess pixel formats and B-frame delays we do not need;
-        # sizes come from the parser and the SPS)
-        return av.open(io.BytesIO(payload), mode="r", options=_NO_DECODING)
+        return av.open(io.BytesIO(payload), mode="r", options=_open_options(av))
     except av.FFmpegError as exc:
         raise MediaError(
             f"not a media segment PyAV can read ({len(payload)} bytes starting "

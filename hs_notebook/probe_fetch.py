@@ -13,7 +13,8 @@ segments, as :func:`hs_notebook.hls.segments_table` lays them out (``index``, ``
 
 - ``depth="sample"`` probes the first, middle and last segment of every rendition;
   ``"full"`` every segment.
-- At most ``concurrency`` segments are fetched at a time; a ``tqdm.auto`` bar shows progress
+- At most ``concurrency`` segments are fetched at a time (and ``2 * concurrency`` held in
+  memory, waiting for or in their probe); a ``tqdm.auto`` bar shows progress
   (or a function ``progress(done, total, "probing segments")`` is called, for a widget of one's
   own; :data:`hs_notebook.validate.Progress`).
 - Byte-range segments are fetched with a ``Range`` header; an ``EXT-X-MAP`` init segment
@@ -166,15 +167,19 @@ def _failure(exc: HeapStreamError) -> tuple[str, int | None]:
 class _Fetcher:
     """Fetch segments (each init segment once) and probe them.
 
-    At most ``concurrency`` segments are in hand at a time, from the start of their
-    download to the end of their probe, so memory stays bounded on a long video; init
-    segments and WebVTT samples (a few small requests) have a gate of their own.  Probes
-    run on :data:`PROBE_THREADS` worker threads: demuxing holds the GIL for much of its
-    time, and more threads would starve the event loop that receives the downloads."""
+    At most ``concurrency`` segments are downloading at a time, as in a plain download: a
+    download's slot is free again once its bytes are in, so the probes of the segments
+    already in run beside the next downloads instead of holding them up.  At most
+    ``2 * concurrency`` segments are in hand (from the start of their download to the end
+    of their probe), so memory stays bounded on a long video.  Init segments and WebVTT
+    samples (a few small requests) have a gate of their own.  Probes run on
+    :data:`PROBE_THREADS` worker threads: demuxing holds the GIL for part of its time, and
+    more threads would starve the event loop that receives the downloads."""
 
     def __init__(self, client: AsyncClient, concurrency: int) -> None:
         self.client = client
         self.slots = asyncio.Semaphore(concurrency)
+        self.held = asyncio.Semaphore(2 * concurrency)
         self.gate = asyncio.Semaphore(concurrency)
         self.inits: dict[tuple[str, tuple[int, int] | None], asyncio.Task[bytes]] = {}
         self.pool = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="hs-probe")
@@ -211,9 +216,10 @@ class _Fetcher:
             return ProbedSegment(
                 key, ref.index, "failed", error=f"init segment: {why}", http_status=status
             )
-        async with self.slots:
+        async with self.held:
             try:
-                content, status = await self.get(ref.uri, _range_header(ref.byterange))
+                async with self.slots:
+                    content, status = await self.get(ref.uri, _range_header(ref.byterange))
             except HeapStreamError as exc:
                 why, code = _failure(exc)
                 return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)

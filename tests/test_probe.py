@@ -12,6 +12,8 @@ import asyncio
 import re
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -266,6 +268,31 @@ def test_hevc_fmp4_codec_string_agrees_with_ffmpeg(tmp_path: Path) -> None:
     assert later.starts_with_idr is False
 
 
+def test_hevc_ts_facts_agree_with_ffprobe(tmp_path: Path) -> None:
+    """HEVC in MPEG-TS: no hvcC, so every fact comes from the in-band VPS/SPS and the
+    parsers (the probe's stream-info pass runs no video decoder); ffprobe decodes."""
+    _ffmpeg(
+        "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=352x288:r=25:d=2",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=2",
+        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25",
+        "-c:a", "aac", "-ac", "1", "-f", "mpegts", "hevc.ts",
+        cwd=tmp_path,
+    )  # fmt: skip
+    data = (tmp_path / "hevc.ts").read_bytes()
+    probe = probe_segment(data)
+    info = _ffmpeg("-i", str(tmp_path / "hevc.ts"))  # ffmpeg decodes to report these
+    video = re.search(r"Video: (\w+) \((\w+)\).*?, (\d+)x(\d+)", info)
+    audio = re.search(r"Audio: (\w+) .*?, (\d+) Hz, (\w+)", info)
+    assert video and audio, info
+    assert (probe.video_codec, probe.video_profile) == (video[1], video[2]) == ("hevc", "Main")
+    assert (probe.width, probe.height) == (int(video[3]), int(video[4])) == (352, 288)
+    assert (probe.video_codecs or "").startswith(("hev1.1.", "hvc1.1."))
+    assert probe.frame_rate == pytest.approx(25)
+    assert probe.starts_with_idr is True
+    assert (probe.audio_codec, probe.audio_sample_rate, audio[3]) == ("aac", 44100, "mono")
+    assert probe.audio_channels == 1 and int(audio[2]) == 44100
+
+
 def test_pts_wrap_inside_a_segment(tmp_path: Path) -> None:
     """A TS segment whose 33-bit PTS wraps half way stays one continuous timeline."""
     wrap = tmp_path / "wrap.ts"
@@ -336,6 +363,13 @@ def test_a_segment_not_starting_with_an_idr_is_reported(made: Path, tmp_path: Pa
     mid = probe_segment(cut.read_bytes())
     assert mid.starts_with_idr is False
     assert mid.keyframe_count == 1  # the GOP after the cut
+    # its SPS comes only with that later keyframe: the stream facts (read by the parsers,
+    # no video decoder in the stream-info pass) are still those of the whole segment,
+    # which test_ts_segments_agree_with_ffmpeg checks against ffmpeg
+    facts = ("width", "height", "sar", "video_codecs", "video_profile", "video_level",
+             "audio_codecs", "audio_sample_rate", "audio_channels")  # fmt: skip
+    assert [getattr(mid, f) for f in facts] == [getattr(whole, f) for f in facts]
+    assert mid.video_codecs and mid.width == 640 and mid.audio_sample_rate == 48000
 
     declared = DeclaredRendition("og", extinf=(2.0,) * 2, target_duration=2)
     media = ProbedLadder(
@@ -671,3 +705,62 @@ def test_sample_depth_and_encrypted_segments(
         ("info", f"{declared.rendition}:{expected[1]}")
     ]
     assert len(segment_refs(segments)) == n
+
+
+def test_downloads_keep_their_concurrency_while_probes_run(
+    sandbox: Any, ladder_plan: tuple[Any, list[tuple[DeclaredRendition, Any]]]
+) -> None:
+    """At most ``concurrency`` segment downloads at a time, and the probes of the segments
+    already in do not hold those slots: a download starts while a probe runs; at most
+    ``2 * concurrency`` segments are in hand (downloading, waiting or probing).  The client
+    and the probe are the real ones, wrapped to count; the probe is slowed down (a sleep
+    before it) so that probing takes longer than a loopback download, as it can."""
+
+    from hs_notebook import probe_fetch
+
+    plan = ladder_plan[1]
+    segments = sum(len(s) for _, s in plan)
+    state = {"downloading": 0, "most": 0, "probing": 0, "in_hand": 0, "held": 0, "beside": 0}
+    lock = threading.Lock()
+
+    class Counting(AsyncClient):  # the real client, counting its downloads in flight
+        async def fetch(self, url: str, **kwargs: Any) -> Any:
+            with lock:
+                state["downloading"] += 1
+                state["in_hand"] += 1
+                state["most"] = max(state["most"], state["downloading"])
+                state["held"] = max(state["held"], state["in_hand"])
+                if state["probing"]:  # downloads in flight while a probe runs
+                    state["beside"] = max(state["beside"], state["downloading"])
+            try:
+                return await super().fetch(url, **kwargs)
+            finally:
+                with lock:
+                    state["downloading"] -= 1
+
+    real = probe_fetch.probe_segment
+
+    def probing(data: bytes, init: bytes | None = None) -> Any:  # the real probe, slowed
+        with lock:
+            state["probing"] += 1
+        try:
+            time.sleep(0.05)  # a probe slower than a download on loopback
+            return real(data, init)
+        finally:
+            with lock:
+                state["probing"] -= 1
+                state["in_hand"] -= 1
+
+    async def run() -> ProbedLadder:
+        async with Counting(retries=0) as client:
+            return await probe_renditions_async(
+                client, plan, depth="full", concurrency=2, progress=False
+            )
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(probe_fetch, "probe_segment", probing)
+        media = asyncio.run(run())
+    assert sum(s.status == "probed" for s in media.segments) == segments
+    assert state["most"] == 2  # the concurrency, reached and never passed
+    assert state["held"] <= 4
+    assert state["beside"] == 2  # a probe running holds no download slot
