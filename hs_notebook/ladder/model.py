@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import html
 import math
-import operator
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,7 +42,7 @@ from hs_notebook.http import (
     without_token,
 )
 from hs_notebook.ladder.probing import media_plan, probe_ladder_async, subtitle_playlists
-from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
+from hs_notebook.ladder.propagation import effective_variants, propagate_tokens, shown, with_uris
 from hs_notebook.ladder.sizes import segment_size
 from hs_notebook.media_tables import ProbedLadder
 from hs_notebook.probe_fetch import DEPTHS, Progress
@@ -59,7 +58,6 @@ __all__ = [
     "Ladder",
     "LadderFacts",
     "LadderMedia",
-    "effective_variants",
     "gather_all",
     "media_key",
 ]
@@ -228,28 +226,6 @@ def media_key(variant: Variant) -> str | None:
     if not _missing(variant.uri):
         return str(variant.uri)
     return None
-
-
-def effective_variants(master: MasterPlaylist) -> tuple[Variant, ...]:
-    """The master's variants with effective URIs: on the master's own origin, they carry
-    its token (:func:`propagate_tokens`), so they can be fetched as they are."""
-    uris = propagate_tokens(master.base_uri, [v.uri for v in master.variants])
-    return tuple(
-        v if uri == v.uri else _with_uri(v, uri)
-        for v, uri in zip(master.variants, uris, strict=True)
-    )
-
-
-#: The fields of a :class:`Variant` but its last, ``uri``, read in one call.
-_BUT_URI = operator.attrgetter(*[f.name for f in dataclasses.fields(Variant)][:-1])
-if dataclasses.fields(Variant)[-1].name != "uri":  # pragma: no cover - a row class edit
-    raise AssertionError("Variant.uri must be its last field (see _with_uri)")
-
-
-def _with_uri(variant: Variant, uri: Any) -> Variant:
-    """``dataclasses.replace(variant, uri=uri)``, a few times cheaper (thousands of
-    variants in a big ladder)."""
-    return Variant(*_BUT_URI(variant), uri)
 
 
 def _preset_list(preset_ids: Any) -> list[str] | None:
@@ -434,14 +410,22 @@ class Ladder:
 
     # construction --------------------------------------------------------------------
     def _fact_arrays(self, keys: Sequence[str | None]) -> dict[str, Any]:
-        facts: dict[str, list[Any]] = {name: [None] * len(keys) for name in _FACT_DTYPES}
-        for i, key in enumerate(keys):
-            media = self._media.get(key) if key is not None else None
-            if media is not None:  # else <NA> facts: no playlist for this variant
-                for name, value in _facts_row(media.facts).items():
-                    facts[name][i] = value
+        # the facts of each media playlist once, then spread over the variants (a variant
+        # with no playlist gets <NA> facts)
+        rows: list[dict[str, Any]] = []
+        slots: dict[str, int] = {}
+        where: list[int] = []
+        for key in keys:
+            slot = slots.get(key, -1) if key is not None else -1
+            if slot < 0 and key is not None and key in self._media:
+                slot = slots[key] = len(rows)
+                rows.append(_facts_row(self._media[key].facts))
+            where.append(slot)
+        spread = np.asarray(where, dtype=np.intp)
         return {
-            name: pd.array(facts[name], dtype=dtype)  # type: ignore[call-overload]
+            name: pd.array([row[name] for row in rows], dtype=dtype).take(  # type: ignore[call-overload]
+                spread, allow_fill=True
+            )
             for name, dtype in _FACT_DTYPES.items()
         }
 
