@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import m3u8
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hs_notebook import hls
 from hs_notebook.errors import HeapStreamError, InvalidArgument, PlaylistError
 from hs_notebook.hls import _arrays as hls_arrays
+from hs_notebook.hls import _text as hls_text
 
 # An Apple-style multivariant playlist: two audio groups (AAC stereo EN/ES and E-AC-3
 # 5.1 / Atmos), subtitles, CEA-608 closed captions, AVC SDR and HEVC PQ variants, an
@@ -688,3 +692,64 @@ def test_lone_surrogates_are_refused_with_their_line() -> None:
             func(text)
     with pytest.raises(PlaylistError, match="line 3"):
         hls.renditions_table("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv\ud800.m3u8\n")
+
+
+# ------------------------------------------------- attribute lists accepted in one match
+# Big masters are checked line by line: a pattern accepts the plain attribute list of each
+# line in one match, and only the others go through the item-by-item check that words the
+# problem.  The pattern must never accept a list that check refuses.
+
+_ATTRIBUTE_NAMES = [
+    "BANDWIDTH", "bandwidth", "AVERAGE-BANDWIDTH", "Average-Bandwidth", "RESOLUTION",
+    "resolution", "CHANNELS", "channels", "CODECS", "URI", "X-A", "BANDWIDTHX", "",
+    " BANDWIDTH", "BANDWIDTH ", "bandwıdth", "TYPE",
+]  # fmt: skip
+_ATTRIBUTE_VALUES = st.one_of(
+    st.text(alphabet="0123456789x/\"', =.-aAZ \t²٣", max_size=24),
+    st.integers(min_value=0, max_value=10**22).map(str),
+    st.tuples(st.integers(0, 10**20), st.integers(0, 10**20)).map(lambda p: f"{p[0]}x{p[1]}"),
+    st.tuples(st.integers(0, 10**20), st.text(alphabet="JOC/0-9", max_size=6)).map(
+        lambda p: f'"{p[0]}{p[1]}"'
+    ),
+)
+_ATTRIBUTE_ITEMS = st.one_of(
+    st.tuples(st.sampled_from(_ATTRIBUTE_NAMES), _ATTRIBUTE_VALUES).map("=".join),
+    st.text(alphabet="AB=,\"' 1x", max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    tag=st.sampled_from(
+        ["EXT-X-STREAM-INF", "EXT-X-I-FRAME-STREAM-INF", "EXT-X-MEDIA", "EXT-X-KEY"]
+    ),
+    items=st.lists(_ATTRIBUTE_ITEMS, min_size=1, max_size=5),
+    separator=st.sampled_from([",", ",", ", ", ",,"]),
+)
+def test_one_match_accepts_only_attribute_lists_the_full_check_accepts(
+    tag: str, items: list[str], separator: str
+) -> None:
+    value = separator.join(items)
+    if hls_text._SURE_LISTS[tag].fullmatch(value):
+        assert hls_text.attribute_list_problem(tag, value, 1) is None, value
+
+
+def test_one_match_accepts_plain_lists_and_the_full_check_still_words_the_rest() -> None:
+    sure = hls_text._SURE_LISTS["EXT-X-STREAM-INF"]
+    plain = (
+        'BANDWIDTH=2483789,AVERAGE-BANDWIDTH=1762745,CODECS="avc1.640020,mp4a.40.2",'
+        'RESOLUTION=960x540,FRAME-RATE=29.970,AUDIO="aac-stereo"'
+    )
+    assert sure.fullmatch(plain)
+    for bad, problem in (
+        ("BANDWIDTH=2560000.4", "BANDWIDTH=2560000.4 is not an integer of bits/s"),
+        ("BANDWIDTH=9223372036854775808", "BANDWIDTH=9223372036854775808 is too large"),
+        ('bandwidth="1"', 'bandwidth="1" is not an integer of bits/s'),
+        ("RESOLUTION=640x", "RESOLUTION=640x is not <width>x<height>"),
+    ):
+        assert not sure.fullmatch(bad)
+        text = f"#EXTM3U\n#EXT-X-STREAM-INF:{bad}\nv.m3u8\n"
+        with pytest.raises(
+            PlaylistError, match=re.escape(f"line 2: in #EXT-X-STREAM-INF, {problem}")
+        ):
+            hls.renditions_table(text)

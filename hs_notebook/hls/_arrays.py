@@ -3,6 +3,7 @@ values, and typed pandas arrays (``string``, ``Int64``, UTC times).  Internal.""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -139,8 +140,10 @@ def path_ids(uri: str | None, pattern: re.Pattern[str]) -> str | None:
     return match.group(2) if match else None
 
 
+@functools.lru_cache(maxsize=1024)
 def split_codecs(codecs: str | None) -> tuple[str | None, str | None]:
-    """(video, audio) entries of a CODECS value, each comma-joined or None."""
+    """(video, audio) entries of a CODECS value, each comma-joined or None.  Cached: the
+    variants of a ladder repeat a few CODECS values, and their rows then share the strings."""
     if not codecs:
         return None, None
     video: list[str] = []
@@ -179,9 +182,13 @@ def strings(values: list[Any]) -> pd.api.extensions.ExtensionArray:
     """A ``string`` array (missing = <NA>) from str/None values, built through Arrow.
 
     With pandas' default (Arrow) string storage the Arrow array is wrapped as it is,
-    which is several times cheaper than ``pd.array`` on the small columns of a ladder."""
+    which is several times cheaper than ``pd.array`` on the small columns of a ladder.
+
+    Its buffers come from the C library's allocator (``pa.system_memory_pool()``): Arrow's
+    default pool (mimalloc) keeps several MB reserved after the first tables, which
+    doubled the peak memory of a 10,000-variant master."""
     try:
-        arrow = pa.array(values, type=pa.large_string())
+        arrow = pa.array(values, type=pa.large_string(), memory_pool=pa.system_memory_pool())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pd.array(values, dtype="string")
     dtype = pd.StringDtype()

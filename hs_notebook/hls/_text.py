@@ -5,6 +5,7 @@ number for whatever ``m3u8`` trips on.  Internal to :mod:`hs_notebook.hls`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ from hs_notebook import validate
 from hs_notebook.errors import InvalidArgument, PlaylistError
 from hs_notebook.redaction import excerpt
 
-__all__ = ["Kind", "Scan", "line_of", "nth_extinf", "parse_text"]
+__all__ = ["Kind", "Scan", "attribute_list_problem", "line_of", "nth_extinf", "parse_text"]
 
 Kind = Literal["master", "media"]
 
@@ -56,13 +57,22 @@ def tag_name(line: str) -> str:
 
 @dataclass(slots=True)
 class Scan:
-    """What one pass over the lines found: tag names, counts, the first structural problem."""
+    """What one pass over the lines found: tag names, counts, the first structural problem.
 
-    lines: list[str]
+    It keeps the text, not its lines: a list of lines costs about 50 bytes a line more than
+    the text, and would be held while m3u8 parses (which splits the text once more).  Only
+    error messages and rare tags need the lines again (:attr:`lines`)."""
+
+    text: str
     tags: frozenset[str]
     extinf_count: int
     stream_inf_count: int
     problem: str | None
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines of the text, split again at each use (``str.splitlines`` rules)."""
+        return self.text.splitlines()
 
 
 def _prepare(text: Any, what: str) -> str:
@@ -89,10 +99,21 @@ def _prepare(text: Any, what: str) -> str:
 
 
 def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
-    """A problem sentence when ``line`` (a tag with an attribute list) is not NAME=VALUE,..."""
+    """A problem sentence when ``line`` (a tag with an attribute list) is not NAME=VALUE,...
+    or has a value :data:`_VALUE_CHECKS` refuses."""
     _, colon, value = line.partition(":")
     if not colon:
         return None  # no attribute list at all: m3u8 reports missing required attributes
+    if _SURE_LISTS[tag].fullmatch(value):
+        return None  # the common case, in one match
+    return attribute_list_problem(tag, value, lineno)
+
+
+def attribute_list_problem(tag: str, value: str, lineno: int) -> str | None:
+    """A problem sentence when ``value`` (what follows ``#<tag>:`` on line ``lineno``) is not
+    NAME=VALUE,... or has a value :data:`_VALUE_CHECKS` refuses; None when it is fine.
+    The full check, item by item, that words the problem (:data:`_SURE_LISTS` first
+    accepts the common case in one match)."""
     parts = ATTRIBUTELISTPATTERN.split(value)
     for sep in parts[0::2]:
         if sep not in ("", ","):
@@ -108,7 +129,7 @@ def _check_attribute_list(tag: str, line: str, lineno: int) -> str | None:
                 "is not NAME=VALUE"
             )
     if tag in _VALUE_CHECKS:
-        return _check_values(tag, line, lineno, parts[1::2])
+        return _check_values(tag, lineno, parts[1::2])
     return None
 
 
@@ -119,7 +140,6 @@ def scan_lines(text: str) -> Scan:
     every #EXTINF is followed by a URI line before the next #EXTINF; every URI line
     belongs to one of those; attribute lists are NAME=VALUE lists.
     """
-    lines = text.splitlines()
     tags: set[str] = set()
     add_tag = tags.add
     attribute_tags = _ATTRIBUTE_LIST_TAGS
@@ -127,7 +147,7 @@ def scan_lines(text: str) -> Scan:
     pending_line = 0
     problem: str | None = None
     extinf = stream_inf = 0
-    for lineno, raw in enumerate(lines, 1):
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line:
             continue
@@ -172,7 +192,7 @@ def scan_lines(text: str) -> Scan:
             problem = _check_attribute_list(name, line, lineno)
     if pending and problem is None:
         problem = f"line {pending_line}: #{pending} is not followed by a URI line (end of text)"
-    return Scan(lines, frozenset(tags), extinf, stream_inf, problem)
+    return Scan(text, frozenset(tags), extinf, stream_inf, problem)
 
 
 def _check_kind(scan: Scan, expect: Kind) -> None:
@@ -273,10 +293,38 @@ _VALUE_CHECKS["EXT-X-MEDIA"] = {
     "CHANNELS": (re.compile(r".*"), 'a quoted-string such as "2" or "16/JOC"'),
 }
 
+#: The values :data:`_VALUE_CHECKS` checks, in their plainest form: at most 18 digits, so
+#: every integer fits int64.
+_SHORT = "[0-9]{1,18}"
+_SURE_VALUES = {
+    "BANDWIDTH": _SHORT,
+    "AVERAGE-BANDWIDTH": _SHORT,
+    "RESOLUTION": f"{_SHORT}x{_SHORT}",
+    "CHANNELS": f'"{_SHORT}(?:/[^"]*)?"',
+}
 
-def _check_values(tag: str, line: str, lineno: int, items: list[str]) -> str | None:
+
+def _sure_list(checked: Iterable[str]) -> re.Pattern[str]:
+    """A pattern whose full matches :func:`attribute_list_problem` certainly accepts:
+    NAME=VALUE items joined by single commas, each value a quoted-string or an unquoted
+    run free of quotes, commas and leading white space, and the ``checked`` attributes
+    (in any case) only with the plain values of :data:`_SURE_VALUES`."""
+    names = sorted(checked)
+    item = "[A-Za-z0-9-]+=" + r"""(?:"[^"]*"|[^,"'\s][^,"']*)"""
+    if names:  # a checked name (in any case) only in its plain form below
+        item = f"(?!(?i:{'|'.join(map(re.escape, names))})=)" + item
+    item = "|".join([item, *(f"{re.escape(name)}={_SURE_VALUES[name]}" for name in names)])
+    return re.compile(f"(?:{item})(?:,(?:{item}))*")
+
+
+#: ``{tag: pattern}`` (:func:`_sure_list`) for every tag with an attribute list: one match
+#: accepts a line that the item-by-item check would accept too.
+_SURE_LISTS = {tag: _sure_list(_VALUE_CHECKS.get(tag, {})) for tag in _ATTRIBUTE_LIST_TAGS}
+
+
+def _check_values(tag: str, lineno: int, items: list[str]) -> str | None:
     """A problem sentence naming the first attribute (of ``items``, the NAME=VALUE parts of
-    ``line``) whose value, as written, is not what RFC 8216 says it is (see
+    line ``lineno``) whose value, as written, is not what RFC 8216 says it is (see
     :data:`_VALUE_CHECKS`), or is too large."""
     checks = _VALUE_CHECKS[tag]
     for item in items:
@@ -355,7 +403,8 @@ def _complete_rendition_reports(scan: Scan) -> str:
     sequence = 0
     last_uri = 0  # index (in lines) of the last URI line
     last_part = -1
-    for i, raw in enumerate(scan.lines):
+    lines = scan.lines
+    for i, raw in enumerate(lines):
         line = raw.strip()
         if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
             value = line.partition(":")[2].strip()
@@ -366,7 +415,7 @@ def _complete_rendition_reports(scan: Scan) -> str:
             last_uri = i
     last_msn = sequence + scan.extinf_count - 1 + (1 if last_part > last_uri else 0)
     out: list[str] = []
-    for raw in scan.lines:
+    for raw in lines:
         line = raw.strip()
         if line.startswith("#EXT-X-RENDITION-REPORT:") and not _LAST_MSN_RE.search(line):
             raw = f"{line},LAST-MSN={max(last_msn, 0)}"

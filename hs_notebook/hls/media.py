@@ -166,7 +166,7 @@ def read_media(media_text: str, base_uri: str | None = None) -> MediaPlaylist:
     durations, total = _durations(segments, scan)
     byteranges = False
     if "EXT-X-BYTERANGE" in scan.tags:
-        lengths, _ = _byteranges(segments, scan.lines)  # raises what segments_table raises
+        lengths, _ = _byteranges(segments, scan)  # raises what segments_table raises
         byteranges = any(length is not None for length in lengths)
     keys = [key for key in playlist.keys if key is not None] if "EXT-X-KEY" in scan.tags else []
     return MediaPlaylist(
@@ -212,7 +212,7 @@ def segments_table(media_text: str, base_uri: str | None = None) -> pd.DataFrame
 
     lengths, offsets = none, none
     if "EXT-X-BYTERANGE" in scan.tags:
-        lengths, offsets = _byteranges(segments, scan.lines)
+        lengths, offsets = _byteranges(segments, scan)
 
     key_methods, key_uris = none, none
     if any(key is not None for key in playlist.keys):
@@ -275,8 +275,9 @@ def segments_table(media_text: str, base_uri: str | None = None) -> pd.DataFrame
     return frame
 
 
-def _byteranges(segments: Any, lines: list[str]) -> tuple[list[Any], list[Any]]:
-    """(lengths, offsets) of the segments' EXT-X-BYTERANGEs, implicit offsets resolved."""
+def _byteranges(segments: Any, scan: Scan) -> tuple[list[Any], list[Any]]:
+    """(lengths, offsets) of the segments' EXT-X-BYTERANGEs, implicit offsets resolved
+    (``scan`` gives the lines, split only for an error message)."""
     lengths: list[int | None] = []
     offsets: list[int | None] = []
     previous_uri: str | None = None
@@ -296,20 +297,20 @@ def _byteranges(segments: Any, lines: list[str]) -> tuple[list[Any], list[Any]]:
             length = offset = -1
         if max(length, offset or 0) + (length if offset is not None else 0) > INT64_MAX:
             raise PlaylistError(
-                f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
+                f"{line_of(scan.lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
                 f"{excerpt(byterange)} of segment {i} is too large (this library reads byte "
                 f"offsets up to {INT64_MAX})"
             )
         if length < 0 or (offset is not None and offset < 0):
             raise PlaylistError(
-                f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
+                f"{line_of(scan.lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
                 f"{excerpt(byterange)} of segment {i} is not <length>[@<offset>] with non-negative "
                 "integers"
             )
         if offset is None:
             if previous_end is None or previous_uri != seg.uri:
                 raise PlaylistError(
-                    f"{line_of(lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
+                    f"{line_of(scan.lines, '#EXT-X-BYTERANGE:', byterange)}#EXT-X-BYTERANGE "
                     f"{excerpt(byterange)} of segment {i} ({excerpt(seg.uri)}) omits its offset, "
                     "but the previous segment is not a sub-range of the same resource "
                     "(RFC 8216 4.3.2.2): write <length>@<offset>"

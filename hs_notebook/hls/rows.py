@@ -22,6 +22,7 @@ so adding a column is one field on its row class (plus its line in ``COLUMNS``).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -86,9 +87,14 @@ def _columns_of(row_type: type[Row]) -> list[tuple[str, str]]:
 def table_of(row_type: type[R], rows: Sequence[R]) -> pd.DataFrame:
     """The DataFrame of ``rows`` (instances of ``row_type``): one column per field, in
     ``COLUMNS[row_type.TABLE]`` order, typed by the field's annotation."""
+    columns = _columns_of(row_type)
+    # one attrgetter call per row reads all its fields; zip(*) turns rows into columns
+    values: Any = zip(*map(operator.attrgetter(*[name for name, _ in columns]), rows), strict=True)
+    if not rows:
+        values = [()] * len(columns)
     out: dict[str, Any] = {}
-    for name, annotation in _columns_of(row_type):
-        out[name] = _ARRAYS[annotation]([getattr(row, name) for row in rows])
+    for (name, annotation), column in zip(columns, values, strict=True):
+        out[name] = _ARRAYS[annotation](list(column))
     return pd.DataFrame(out, copy=False)
 
 

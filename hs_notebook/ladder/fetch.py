@@ -10,8 +10,8 @@ from typing import Any
 from hs_notebook.errors import InvalidArgument, InvalidToken, PlaylistError
 from hs_notebook.hls import Variant, read_master
 from hs_notebook.http import AsyncClient, Client, default_client, token_of, without_token
-from hs_notebook.ladder.model import Ladder, LadderMedia, effective_variants, gather_all, media_key
-from hs_notebook.ladder.propagation import shown
+from hs_notebook.ladder.model import Ladder, LadderMedia, gather_all, media_key
+from hs_notebook.ladder.propagation import effective_variants, shown
 from hs_notebook.redaction import redact
 from hs_notebook.tokens import SigningKey, Token, decode_token
 from hs_notebook.urls import DEFAULT_BASE_URL, HeapStream

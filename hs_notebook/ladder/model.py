@@ -42,7 +42,7 @@ from hs_notebook.http import (
     without_token,
 )
 from hs_notebook.ladder.probing import media_plan, probe_ladder_async, subtitle_playlists
-from hs_notebook.ladder.propagation import propagate_tokens, shown, with_uris
+from hs_notebook.ladder.propagation import effective_variants, propagate_tokens, shown, with_uris
 from hs_notebook.ladder.sizes import segment_size
 from hs_notebook.media_tables import ProbedLadder
 from hs_notebook.probe_fetch import DEPTHS, Progress
@@ -58,7 +58,6 @@ __all__ = [
     "Ladder",
     "LadderFacts",
     "LadderMedia",
-    "effective_variants",
     "gather_all",
     "media_key",
 ]
@@ -227,16 +226,6 @@ def media_key(variant: Variant) -> str | None:
     if not _missing(variant.uri):
         return str(variant.uri)
     return None
-
-
-def effective_variants(master: MasterPlaylist) -> tuple[Variant, ...]:
-    """The master's variants with effective URIs: on the master's own origin, they carry
-    its token (:func:`propagate_tokens`), so they can be fetched as they are."""
-    uris = propagate_tokens(master.base_uri, [v.uri for v in master.variants])
-    return tuple(
-        v if uri == v.uri else dataclasses.replace(v, uri=uri)
-        for v, uri in zip(master.variants, uris, strict=True)
-    )
 
 
 def _preset_list(preset_ids: Any) -> list[str] | None:
@@ -421,14 +410,22 @@ class Ladder:
 
     # construction --------------------------------------------------------------------
     def _fact_arrays(self, keys: Sequence[str | None]) -> dict[str, Any]:
-        facts: dict[str, list[Any]] = {name: [] for name in _FACT_DTYPES}
+        # the facts of each media playlist once, then spread over the variants (a variant
+        # with no playlist gets <NA> facts)
+        rows: list[dict[str, Any]] = []
+        slots: dict[str, int] = {}
+        where: list[int] = []
         for key in keys:
-            media = self._media.get(key) if key is not None else None
-            row = _facts_row(media.facts) if media is not None else {}
-            for name in _FACT_DTYPES:
-                facts[name].append(row.get(name))
+            slot = slots.get(key, -1) if key is not None else -1
+            if slot < 0 and key is not None and key in self._media:
+                slot = slots[key] = len(rows)
+                rows.append(_facts_row(self._media[key].facts))
+            where.append(slot)
+        spread = np.asarray(where, dtype=np.intp)
         return {
-            name: pd.array(facts[name], dtype=dtype)  # type: ignore[call-overload]
+            name: pd.array([row[name] for row in rows], dtype=dtype).take(  # type: ignore[call-overload]
+                spread, allow_fill=True
+            )
             for name, dtype in _FACT_DTYPES.items()
         }
 

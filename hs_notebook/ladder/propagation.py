@@ -1,10 +1,13 @@
 """Tokens on child URIs: a signed playlist's token carried to the URIs it lists on its own
-origin (the rules of :func:`hs_notebook.http.child_url`, over many URIs at once), and
-values shown in messages with their tokens redacted."""
+origin (the rules of :func:`hs_notebook.http.child_url`, over many URIs at once; a master's
+variant rows with such effective URIs), and values shown in messages with their tokens
+redacted."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import operator
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
@@ -13,10 +16,11 @@ import httpx
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
+from hs_notebook.hls import MasterPlaylist, Variant
 from hs_notebook.http import child_url
 from hs_notebook.redaction import redact
 
-__all__ = ["propagate_tokens", "shown", "with_uris"]
+__all__ = ["effective_variants", "propagate_tokens", "shown", "with_uris"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -65,6 +69,29 @@ def propagate_tokens(parent_url: str | None, uris: Iterable[Any]) -> list[Any]:
         else:
             out.append(child_url(parent_url, uri))
     return out
+
+
+def effective_variants(master: MasterPlaylist) -> tuple[Variant, ...]:
+    """The master's variants with effective URIs: on the master's own origin, they carry
+    its token (:func:`propagate_tokens`), so they can be fetched as they are."""
+    uris = propagate_tokens(master.base_uri, [v.uri for v in master.variants])
+    return tuple(
+        v if uri == v.uri else _with_uri(v, uri)
+        for v, uri in zip(master.variants, uris, strict=True)
+    )
+
+
+#: The fields of a :class:`Variant` but its last, ``uri``, read in one call.
+_BUT_URI = operator.attrgetter(*[f.name for f in dataclasses.fields(Variant)][:-1])
+if dataclasses.fields(Variant)[-1].name != "uri":  # pragma: no cover - a row class edit
+    raise AssertionError("Variant.uri must be its last field (see _with_uri)")
+
+
+def _with_uri(variant: Variant, uri: Any) -> Variant:
+    """``dataclasses.replace(variant, uri=uri)``, a few times cheaper (thousands of
+    variants in a big ladder)."""
+    values: tuple[Any, ...] = (*_BUT_URI(variant), uri)
+    return Variant(*values)
 
 
 def with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri") -> pd.DataFrame:
