@@ -12,7 +12,7 @@ against the local sandbox, which runs in a process of its own, as an origin woul
 - "qa media": ``qa(ladder, depth="media", probe=..., measure=False)`` on a freshly fetched
   ladder (its playlists fetched before the clock starts, as a notebook user has them): the
   same segment downloads, plus the subtitle playlists and their first WebVTT segments, the
-  probe of every segment (PyAV, in worker threads), the tables and every rule.
+  probe of every segment (PyAV, in a worker thread), the tables and every rule.
 
 The two are interleaved run by run; each line compares the best run of each (the run least
 disturbed by other processes), with the median ratio beside it.  Two origins, one after the

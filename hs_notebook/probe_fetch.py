@@ -59,8 +59,11 @@ __all__ = [
     "segment_refs",
 ]
 
-#: Worker threads probing the segments of one call (see ``_Fetcher``).
-PROBE_THREADS = 2
+#: Worker threads probing the segments of one call (see ``_Fetcher``).  One probes about
+#: 450 MB of segments a second here, more than a network brings in; a second thread only
+#: fights the first and the event loop for the GIL, which PyAV takes back after reading each
+#: packet (``benchmarks/bench_media_qa.py --probe-threads 2``: 14-23% more CPU, no faster).
+PROBE_THREADS = 1
 
 #: What ``progress=`` callbacks are told this stage is.
 _PROBING = "probing segments"
@@ -173,7 +176,7 @@ class _Fetcher:
     ``2 * concurrency`` segments are in hand (from the start of their download to the end
     of their probe), so memory stays bounded on a long video.  Init segments and WebVTT
     samples (a few small requests) have a gate of their own.  Probes run on
-    :data:`PROBE_THREADS` worker threads: demuxing holds the GIL for part of its time, and
+    :data:`PROBE_THREADS` worker thread(s): demuxing holds the GIL for part of its time, and
     more threads would starve the event loop that receives the downloads."""
 
     def __init__(self, client: AsyncClient, concurrency: int) -> None:
