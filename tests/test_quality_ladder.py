@@ -225,6 +225,14 @@ def test_wasted_rung_raises_inefficiency_and_redundancy(wasted_sandbox: Sandbox)
     others = report.table[(report.table["subject"] != target).to_numpy()]
     assert not _rules(others) & {"quality_hull", "quality_redundant", "quality_rises"}
     assert {"quality_scored"} <= set(report.passed)
+    # the scores behind the findings come with the report
+    assert report.quality is not None
+    scores = report.quality.renditions
+    assert scores["rendition"].tolist() == ladder.renditions.sort_values("bandwidth")[
+        "preset_id"
+    ].tolist()
+    assert scores["vmaf_mean"].between(0, 100).sum() >= len(scores) - 1  # all but a reference
+    assert hs.qa(ladder, depth="media", measure=False, progress=False).quality is None
 
 
 @pytest.mark.slow
@@ -307,6 +315,14 @@ def test_cli_qa_depth_quality(sandbox: Sandbox) -> None:
     assert "quality_reference" in rules
     assert "quality_rises" in report["passed"]
     assert "token=ey" not in done.stdout + done.stderr
+    scores = report["quality"]  # one row of scores per rendition, the JSON of report.quality
+    assert len(scores) == len(report["variants"]) >= 2
+    assert all(0 <= row["vmaf_mean"] <= 100 for row in scores if not row["is_reference"])
+    assert report["quality_reference"]
+    text = _cli("qa", url, "--depth", "quality", "--sample", "1x2", "--no-measure")
+    assert text.returncode == 0, text.stderr[-2000:]
+    assert "scored against" in text.stdout and "vmaf_mean" in text.stdout
+    assert "token=ey" not in text.stdout + text.stderr
     bad = _cli("qa", url, "--depth", "quality", "--sample", "lots")
     assert bad.returncode == 2 and "--sample" in bad.stderr
 

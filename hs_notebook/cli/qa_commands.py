@@ -8,8 +8,8 @@
 [--sample S] [--reference R]]``
     Inspect one ladder and check it (``--depth media``: also fetch segments and check
     what they hold, printing the variant overview too; ``--depth quality``: that, and also
-    score every rendition against the original upload, or the top rung, and run the
-    quality rules; both need the ``[media]`` extra).
+    score every rendition against the original upload, or the top rung, print the scores
+    and run the quality rules; both need the ``[media]`` extra).
     A signed master URL (``/mmpl/...?token=``) needs no key; a video id needs
     ``--project-id`` and a key (``$HEAPSTREAM_SIGNING_KEY_ID`` and
     ``$HEAPSTREAM_SIGNING_KEY``, or ``--key-id``/``--key-file`` as for ``mint``).
@@ -93,6 +93,9 @@ _FAIL_ON = ("error", "warning")
 _OVERVIEW: tuple[str, ...] = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate")
 _OVERVIEW += ("average_diff", "width", "height", "idr_interval", "frame_rate", "codecs")
 _OVERVIEW += ("processed",)
+#: Columns of the scores printed by ``qa --depth quality`` (JSON has them all).
+_SCORES: tuple[str, ...] = ("rendition", "width", "height", "measured_bitrate", "frames")
+_SCORES += ("vmaf_mean", "vmaf_p5", "psnr", "ssim", "integrated")
 #: Seconds to wait for a Dask scheduler given with --scheduler (--connect-timeout).
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -139,15 +142,23 @@ def cmd_qa(args: argparse.Namespace) -> int:
     except (TokenRejected, FetchError) as exc:  # FetchError covers NotFound (404)
         return _origin_failed(args, shown, exc)
     overview = ladder.probed.variant_overview() if ladder.probed is not None else None
+    scored = findings.quality
     if args.json:
-        variants: dict[str, Any] = {}
+        tables: dict[str, Any] = {}
         if overview is not None:
-            variants["variants"] = json.loads(overview.to_json(orient="records"))
-        print(json.dumps({"target": shown, **findings.to_dict(), **variants}, indent=2))
+            tables["variants"] = json.loads(overview.to_json(orient="records"))
+        if scored is not None:
+            tables["quality"] = json.loads(scored.renditions.to_json(orient="records"))
+            tables["quality_reference"] = scored.reference
+        print(json.dumps({"target": shown, **findings.to_dict(), **tables}, indent=2))
     else:
         print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
         if overview is not None:
             print(overview[[c for c in _OVERVIEW if c in overview]].to_string(index=False))
+        if scored is not None:
+            scores = scored.renditions
+            print(f"scored against {scored.reference}:")
+            print(scores[[c for c in _SCORES if c in scores]].to_string(index=False))
         print(findings.summary)
         for row in findings.table.to_dict("records"):
             extra = ""

@@ -210,7 +210,7 @@ def _evaluate(
         )
     else:
         table = empty_table()
-    return QAReport(table, passed, skipped, profile=profile)
+    return QAReport(table, passed, skipped, profile=profile, quality=quality)
 
 
 def _plan(

@@ -7,12 +7,15 @@ import html
 import json
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from hs_notebook.errors import InvalidArgument
 from hs_notebook.qa.rules import RULES, SEVERITIES
+
+if TYPE_CHECKING:
+    from hs_notebook.quality_rules import ScoredLadder
 
 __all__ = ["COLOURS", "COLUMNS", "RANK", "QAReport", "empty_table", "plural"]
 
@@ -46,6 +49,10 @@ class QAReport:
         profile: the rule profile checked (``"heapstream"``, ``"apple"``, ``"rfc8216"``;
             see :data:`~hs_notebook.qa.rules.PROFILES`), also in ``table.attrs["profile"]``,
             the repr, the notebook display and :meth:`to_dict`; ``None`` when unknown.
+        quality: the scored ladder when ``qa`` ran with ``depth="quality"`` and scoring
+            worked (a :class:`~hs_notebook.quality.ladder.LadderQuality`: its
+            ``renditions`` table holds VMAF, PSNR, SSIM and loudness per rendition, its
+            figures plot them), else ``None``.
     """
 
     def __init__(
@@ -55,6 +62,7 @@ class QAReport:
         skipped: Mapping[str, str],
         *,
         profile: str | None = None,
+        quality: ScoredLadder | None = None,
     ) -> None:
         if list(table.columns) != list(COLUMNS):
             raise InvalidArgument(f"a findings table has the columns {list(COLUMNS)}")
@@ -62,6 +70,7 @@ class QAReport:
         self.passed = list(passed)
         self.skipped = dict(skipped)
         self.profile = profile
+        self.quality = quality
         if profile is not None:
             table.attrs["profile"] = profile
 
