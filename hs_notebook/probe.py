@@ -531,16 +531,18 @@ def _open_options(av: Any) -> dict[str, str]:
       decoded frames that never come), and the decoder unescapes and parses each one: half
       the CPU of a probe.  The parsers give the same stream facts; audio decoders stay
       allowed (the pass needs them for the audio parameters)."""
-    parsed = {av.Codec(name, "r").id for name in _PARSED_VIDEO}
-    names = []
+    decoders = []
     for name in av.codecs_available:
         try:
-            codec = av.Codec(name, "r")
+            decoders.append(av.Codec(name, "r"))
         except (ValueError, av.FFmpegError):  # an encoder only
             continue
-        if codec.id not in parsed:  # hardware decoders of H.264 and HEVC too
-            names.append(codec.name)
-    return {"skip_frame": "all", "codec_whitelist": ",".join(sorted(set(names)))}
+    parsed = {codec.id for codec in decoders if codec.name in _PARSED_VIDEO}
+    if not parsed:  # a PyAV build without these decoders: nothing to keep out
+        return {"skip_frame": "all"}
+    # hardware decoders of H.264 and HEVC (same codec id) are kept out too
+    names = sorted({codec.name for codec in decoders if codec.id not in parsed})
+    return {"skip_frame": "all", "codec_whitelist": ",".join(names)}
 
 
 def _open(av: Any, payload: bytes) -> Any:
