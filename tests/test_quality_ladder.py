@@ -228,9 +228,10 @@ def test_wasted_rung_raises_inefficiency_and_redundancy(wasted_sandbox: Sandbox)
     # the scores behind the findings come with the report
     assert report.quality is not None
     scores = report.quality.renditions
-    assert scores["rendition"].tolist() == ladder.renditions.sort_values("bandwidth")[
-        "preset_id"
-    ].tolist()
+    assert (
+        scores["rendition"].tolist()
+        == ladder.renditions.sort_values("bandwidth")["preset_id"].tolist()
+    )
     assert scores["vmaf_mean"].between(0, 100).sum() >= len(scores) - 1  # all but a reference
     assert hs.qa(ladder, depth="media", measure=False, progress=False).quality is None
 
