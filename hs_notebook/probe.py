@@ -476,7 +476,7 @@ def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
     ctx = stream.codec_context
     sar = ctx.sample_aspect_ratio or stream.sample_aspect_ratio
     out: dict[str, Any] = {
-        "video_codec": ctx.name,
+        "video_codec": _codec_name(ctx),
         "width": ctx.width or None,
         "height": ctx.height or None,
         "sar": f"{sar.numerator}:{sar.denominator}" if sar else None,
@@ -484,11 +484,19 @@ def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
         "starts_with_idr": None,
     }
     extradata, tag = bytes(ctx.extradata or b""), str(ctx.codec_tag or "")
-    if ctx.name == "h264":
+    if out["video_codec"] == "h264":
         out.update(_h264_facts(extradata, first, tag))
-    elif ctx.name == "hevc":
+    elif out["video_codec"] == "hevc":
         out.update(_hevc_facts(extradata, first, tag))
     return out
+
+
+def _codec_name(ctx: Any) -> str:
+    """The codec's name, not its decoder's: FFmpeg decodes MP3 with ``mp3float`` and may
+    pick ``aac_fixed`` or ``ac3_fixed``; the facts and CODECS strings key on ``mp3``,
+    ``aac``, ``ac3``."""
+    codec = getattr(ctx, "codec", None)
+    return str(getattr(codec, "canonical_name", None) or ctx.name)
 
 
 def _avc_profile_name(profile_idc: int, constraints: int) -> str:
@@ -504,7 +512,7 @@ def _avc_profile_name(profile_idc: int, constraints: int) -> str:
 
 def _audio_facts(stream: Any, first: bytes) -> dict[str, Any]:
     ctx = stream.codec_context
-    name = ctx.name
+    name = _codec_name(ctx)
     codec: str | None = None
     rate = ctx.sample_rate or None
     channels = ctx.channels or None

@@ -90,13 +90,18 @@ def origin(corpus: Path) -> Iterator[str]:
     server.close()
 
 
-def _media_findings(url: str) -> pd.DataFrame:
-    """The media rules' warnings and errors for the ladder at ``url`` (probe="full")."""
+def _qa_media(url: str) -> tuple[pd.DataFrame, hs.Ladder]:
+    """The media rules' warnings and errors for the ladder at ``url`` (probe="full"),
+    and the ladder (its probe kept)."""
     ladder = fetch_ladder_url(url)
     report = qa(ladder, depth="media", probe="full", measure=False, progress=False)
     table = report.table
     media = table["rule"].str.startswith("media_") & table["severity"].isin(["error", "warning"])
-    return table[media.to_numpy(dtype=bool)]
+    return table[media.to_numpy(dtype=bool)], ladder
+
+
+def _media_findings(url: str) -> pd.DataFrame:
+    return _qa_media(url)[0]
 
 
 def _ffmpeg_report(data: bytes, tmp: Path) -> str:
@@ -313,3 +318,146 @@ def test_packed_audio_is_recognised_only_after_id3() -> None:
     assert packed_audio(_id3_timestamp(5) + b"\x0b\x77\x00\x00\x00\x80") == ("eac3", 5)
     assert packed_audio(_id3_timestamp(7) + b"\xff\xfb\x90\x00\x00\x00") == ("mp3", 7)
     assert packed_audio(_id3_timestamp(7) + b"GARBAGE") is None
+
+
+# ------------------------------------------------------------------ good ladders stay quiet
+
+_MASTER = ("-master_pl_name", "master.m3u8")
+_TWO = (
+    *("-filter_complex", "[0:v]split=2[a][b];[b]scale=256:144[c];[1:a]asplit=2[x][y]"),
+    *("-map", "[a]", "-map", "[x]", "-map", "[c]", "-map", "[y]"),
+    *("-var_stream_map", "v:0,a:0 v:1,a:1"),
+)
+_FMP4 = ("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init_%v.mp4")
+_X265 = (
+    *("-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1"),
+    *("-x265-params", "keyint=30:min-keyint=30:scenecut=0:open-gop=0:log-level=error"),
+)
+#: FFmpeg's hls muxer as packagers use it: name -> its arguments after the sources.
+GOOD: dict[str, tuple[str, ...]] = {
+    "ts_two_renditions": (
+        *_TWO,
+        *_x264(30),
+        "-c:a",
+        "aac",
+        *_HLS,
+        *_MASTER,
+        "-hls_segment_filename",
+        "v%v_%03d.ts",
+        "v%v.m3u8",
+    ),
+    "fmp4_two_renditions": (
+        *_TWO,
+        *_x264(30),
+        "-c:a",
+        "aac",
+        *_HLS,
+        *_FMP4,
+        *_MASTER,
+        "-hls_segment_filename",
+        "v%v_%03d.m4s",
+        "v%v.m3u8",
+    ),
+    "ts_single_file": (
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        *_x264(30),
+        "-c:a",
+        "aac",
+        *_HLS,
+        "-hls_flags",
+        "single_file",
+        *_MASTER,
+        "-var_stream_map",
+        "v:0,a:0",
+        "v%v.m3u8",
+    ),
+    "fmp4_single_file": (
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        *_x264(30),
+        "-c:a",
+        "aac",
+        *_HLS,
+        "-hls_flags",
+        "single_file",
+        "-hls_segment_type",
+        "fmp4",
+        *_MASTER,
+        "-var_stream_map",
+        "v:0,a:0",
+        "v%v.m3u8",
+    ),
+    "hevc_main10_fmp4": (
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        *_X265,
+        "-pix_fmt",
+        "yuv420p10le",
+        "-c:a",
+        "aac",
+        *_HLS,
+        *_FMP4,
+        *_MASTER,
+        "-var_stream_map",
+        "v:0,a:0",
+        "-hls_segment_filename",
+        "s%v_%03d.m4s",
+        "v%v.m3u8",
+    ),
+    "ts_mp3_23.976": (
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        *_x264(24),
+        "-c:a",
+        "libmp3lame",
+        *_HLS,
+        *_MASTER,
+        "-var_stream_map",
+        "v:0,a:0",
+        "-hls_segment_filename",
+        "s%v_%03d.ts",
+        "v%v.m3u8",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_good_ffmpeg_ladders_have_no_media_findings(corpus: Path, origin: str, name: str) -> None:
+    rate = "24000/1001" if "23.976" in name else "30"
+    _ffmpeg(corpus / name, *_sources(rate=rate), *GOOD[name])
+    found, ladder = _qa_media(f"{origin}/{name}/master.m3u8")
+    assert found.empty, found.to_dict("records")
+    # what the probe read agrees with what FFmpeg wrote in its master playlist
+    assert ladder.probed is not None
+    overview = ladder.probed.variant_overview()
+    master = (corpus / name / "master.m3u8").read_text()
+    declared = re.findall(r'CODECS="([^"]+)"', master)
+    assert sorted(overview["codecs"]) == sorted(declared)
+    assert (overview["probed"] > 0).all()
+
+
+def test_mp3_in_mpegts_is_named_by_its_codec_not_its_decoder(corpus: Path, tmp_path: Path) -> None:
+    """FFmpeg decodes MP3 with ``mp3float``: the probe used to report that name and no
+    codec string, so CODECS of an MP3 rendition (``mp4a.40.34``) was never checked."""
+    from hs_notebook.media_rules import run_media_rules
+    from hs_notebook.media_tables import DeclaredRendition, ProbedLadder, ProbedSegment
+
+    _ffmpeg(corpus / "ts_mp3_23.976", *_sources(rate="24000/1001"), *GOOD["ts_mp3_23.976"])
+    data = (corpus / "ts_mp3_23.976" / "s0_000.ts").read_bytes()
+    probe = hs.probe_segment(data)
+    said = _ffmpeg_report(data, tmp_path)
+    assert re.search(r"Audio: mp3 .* 48000 Hz, mono", said), said
+    assert (probe.audio_codec, probe.audio_codecs) == ("mp3", "mp4a.40.34")
+    assert probe.audio_frame_duration == pytest.approx(1152 / 48000)
+    wrong = DeclaredRendition("r", codecs=f"{probe.video_codecs},mp4a.40.2", extinf=(1.0,))
+    found = run_media_rules(ProbedLadder((wrong,), (ProbedSegment("r", 0, "probed", probe),)))
+    assert [f.rule for f in found if f.severity == "error"] == ["media_codecs_match"]
