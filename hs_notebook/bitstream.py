@@ -45,6 +45,7 @@ __all__ = [
     "hevc_level_text",
     "length_prefixed_nal_units",
     "nal_units",
+    "packed_audio",
     "ts_tables_first",
     "unescape_rbsp",
 ]
@@ -352,6 +353,59 @@ def aac_codec_from_adts(frame: bytes) -> str | None:
     """``mp4a.40.<profile + 1>`` from an ADTS header, or ``None``."""
     facts = adts_facts(frame)
     return f"mp4a.40.{facts[0]}" if facts else None
+
+
+# ------------------------------------------------------------------ packed audio
+
+#: RFC 8216 3.4: the ID3 PRIV owner that carries a packed audio segment's first PTS.
+_PACKED_TS_OWNER = b"com.apple.streaming.transportStreamTimestamp\x00"
+
+
+def _syncsafe(four: bytes) -> int:
+    return (four[0] << 21) | (four[1] << 14) | (four[2] << 7) | four[3]
+
+
+def _id3_priv_timestamp(tag: bytes, version: int) -> int | None:
+    """The 33-bit PTS of the transportStreamTimestamp PRIV frame of one ID3v2 tag body."""
+    pos = 0
+    while pos + 10 <= len(tag) and tag[pos] != 0:
+        size = (
+            _syncsafe(tag[pos + 4 : pos + 8])
+            if version >= 4
+            else int.from_bytes(tag[pos + 4 : pos + 8], "big")
+        )
+        body = tag[pos + 10 : pos + 10 + size]
+        if tag[pos : pos + 4] == b"PRIV" and body.startswith(_PACKED_TS_OWNER):
+            stamp = body[len(_PACKED_TS_OWNER) : len(_PACKED_TS_OWNER) + 8]
+            if len(stamp) == 8:
+                return int.from_bytes(stamp, "big") & ((1 << 33) - 1)
+        pos += 10 + size
+    return None
+
+
+def packed_audio(data: bytes) -> tuple[str, int | None] | None:
+    """``(FFmpeg demuxer name, PTS of the first sample in 90 kHz units or None)`` of a
+    packed audio segment (RFC 8216 3.4: ID3v2 tags, the first with the
+    ``com.apple.streaming.transportStreamTimestamp`` PRIV frame, then ADTS AAC, MP3, AC-3
+    or E-AC-3 frames), ``None`` when ``data`` does not start with ID3 tags followed by
+    one of these frame syncs."""
+    pos, stamp = 0, None
+    while data[pos : pos + 3] == b"ID3" and pos + 10 <= len(data):
+        version, flags = data[pos + 3], data[pos + 5]
+        size = _syncsafe(data[pos + 6 : pos + 10])
+        if stamp is None:
+            stamp = _id3_priv_timestamp(data[pos + 10 : pos + 10 + size], version)
+        pos += 10 + size + (10 if flags & 0x10 else 0)
+    if pos == 0 or pos + 6 > len(data):
+        return None
+    head = data[pos : pos + 6]
+    if head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "aac", stamp
+    if head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+        return "mp3", stamp
+    if head[:2] == b"\x0b\x77":
+        return ("eac3" if head[5] >> 3 > 10 else "ac3"), stamp
+    return None
 
 
 # ------------------------------------------------------------------ MPEG-TS

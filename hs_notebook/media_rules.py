@@ -209,10 +209,17 @@ def _av_start_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) -> _
         return None
     if p.first_pts is None:
         return None
+    # Audio starts and is cut only on whole audio frames, and AAC encoders put one frame
+    # of priming before the first sample (1024 samples: 21.3 ms at 48 kHz; Apple TN2258,
+    # "AAC Audio - Encoder Delay and Synchronization"), which players trim: a gap up to
+    # one audio frame is the codec's, not a sync error, even where a video frame is
+    # shorter (50 and 59.94 fps).
     frame = 1.0 / p.frame_rate if p.frame_rate else 1.0 / 30
+    slack = max(frame, p.audio_frame_duration or 0.0)
+    what = "one frame" if slack == frame else "one audio frame"
     gap = p.audio_first_pts - p.first_pts
-    if abs(gap) > frame + 1e-6:
-        return f"{gap:+.3f} s (audio - video)", f"within {frame:.3f} s (one frame)"
+    if abs(gap) > slack + 1e-6:
+        return f"{gap:+.3f} s (audio - video)", f"within {slack:.3f} s ({what})"
     return None
 
 
@@ -333,7 +340,10 @@ def _codec_hits(r: DeclaredRendition, p: SegmentProbe) -> list[tuple[str, str, s
             hits.append((kind, diff.declared, diff.measured, why[diff.kind]))
     declared_audio = r.audio_codecs
     if p.audio_codecs and declared_audio:
-        diff = codecs_differ(declared_audio[0], p.audio_codecs)
+        # CODECS names every format of the variant's renditions (RFC 8216 4.3.4.2): with
+        # an AUDIO group it may list several audio codecs; the muxed one is any of them.
+        diffs = [codecs_differ(d, p.audio_codecs) for d in declared_audio]
+        diff = next((d for d in diffs if d.kind == "same"), diffs[0])
         if diff.kind != "same":
             hits.append(
                 (
@@ -353,7 +363,10 @@ def _codec_hits(r: DeclaredRendition, p: SegmentProbe) -> list[tuple[str, str, s
                 f"{p.audio_codecs} audio (RFC 8216: CODECS lists every format present)",
             )
         )
-    elif declared_audio and p.audio_codec is None:
+    elif declared_audio and p.audio_codec is None and not r.audio_playlists:
+        # RFC 8216 4.3.4.2: CODECS lists the formats "in any of the Renditions specified
+        # by the Variant Stream": audio in the AUDIO group's own playlists counts, though
+        # the variant's segments are video only.
         hits.append(
             (
                 "different",
@@ -620,8 +633,9 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "media_av_start",
         "warning",
         f"{_APPLE} (audio/video sync)",
-        "audio and video of the first segment start within one video frame of each other "
-        "(later segments continue the audio of the one before, so only the start counts)",
+        "audio and video of the first segment start within one video frame (or one audio "
+        "frame, if longer: AAC priming) of each other (later segments continue the audio "
+        "of the one before, so only the start counts)",
         _av_start_test,
         "{rendition}: audio and video start {measured} apart in segment {first}, more than one "
         "video frame; players start with a gap or drop media to line them up",

@@ -121,7 +121,10 @@ class DeclaredRendition:
 
     ``extinf`` holds the EXTINF durations of the media playlist by segment index;
     ``audio_channels`` the channel count of the master's ``EXT-X-MEDIA TYPE=AUDIO``
-    rendition this variant plays with, when one declares ``CHANNELS``.
+    rendition this variant plays with, when one declares ``CHANNELS``;
+    ``audio_playlists`` that the variant's ``AUDIO`` group has renditions with playlists
+    of their own (``URI``): its ``CODECS`` then also names their audio formats (RFC 8216
+    4.3.4.2), which the variant's own segments need not carry.
     """
 
     rendition: str
@@ -134,6 +137,7 @@ class DeclaredRendition:
     target_duration: float | None = None
     extinf: tuple[float, ...] = ()
     audio_channels: int | None = None
+    audio_playlists: bool = False
 
     @classmethod
     def from_row(
@@ -142,6 +146,7 @@ class DeclaredRendition:
         row: Mapping[str, Any],
         extinf: Iterable[float] = (),
         audio_channels: int | None = None,
+        audio_playlists: bool = False,
     ) -> DeclaredRendition:
         """From a row of ``ladder.renditions`` (its ``bandwidth``, ``average_bandwidth``,
         ``codecs``, ``width``, ``height``, ``frame_rate`` and ``target_duration``; missing
@@ -164,6 +169,7 @@ class DeclaredRendition:
             target_duration=get("target_duration", float),
             extinf=tuple(float(d) for d in extinf),
             audio_channels=audio_channels,
+            audio_playlists=audio_playlists,
         )
 
     @property

@@ -29,7 +29,7 @@ import io
 import itertools
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +131,10 @@ class SegmentProbe:
     pat_pmt_first: bool | None
     #: MPEG-TS only: PIDs of the first three packets (``(0, 4096, 256)``; 17 is an SDT)
     first_pids: tuple[int, ...] = field(default=())
+    #: duration of one audio frame (the median spacing of the audio packets: 1024 samples
+    #: for AAC-LC, 1152 for MP3, 1536 for AC-3), seconds, or ``None``: audio can start or
+    #: be cut only on these steps
+    audio_frame_duration: float | None = None
 
     @property
     def codecs(self) -> str | None:
@@ -321,8 +325,11 @@ def _unwrap(pts: list[int], time_base: Fraction, shift: int) -> list[int]:
     return [p + _PTS_WRAP if top - p > _PTS_WRAP // 2 else p for p in pts]
 
 
-def _demux(container: Any, video: Any, audio: Any) -> tuple[_Track, _Track, int]:
+def _demux(container: Any, video: Any, audio: Any, raw: bool = False) -> tuple[_Track, _Track, int]:
     """Read every packet once: (video track, audio track, bytes of other streams).
+
+    ``raw``: an elementary stream without timestamps of its own (packed audio), whose
+    parser may leave the first packet untimed when it is the only one: it starts at 0.
 
     The hot loop of a probe: two streams spelled out in locals, no per-packet lookups."""
     vi = video.index if video is not None else -1
@@ -344,7 +351,9 @@ def _demux(container: Any, video: Any, audio: Any) -> tuple[_Track, _Track, int]
         if pts is None:
             pts = packet.dts
             if pts is None:
-                continue
+                if not (raw and not apts and index == ai):
+                    continue
+                pts = 0
         if index == vi:
             vsize += size
             if not vpts:
@@ -384,12 +393,17 @@ def _span(track: _Track, time_base: Fraction, shift: int) -> tuple[list[int], fl
 
 
 def _frame_rate(pts: list[int], time_base: Fraction) -> float | None:
+    step = _step(pts)
+    return round(1.0 / _seconds(step, time_base), 6) if step else None
+
+
+def _step(pts: list[int]) -> float | None:
+    """The median spacing of the distinct timestamps (time-base units), ``None`` for
+    fewer than two."""
     spacing = sorted(set(pts))
     steps = [b - a for a, b in itertools.pairwise(spacing)]
-    if not steps:
-        return None
-    step = statistics.median(steps)
-    return round(1.0 / _seconds(step, time_base), 6) if step > 0 else None
+    step = statistics.median(steps) if steps else 0
+    return step if step > 0 else None
 
 
 def _first_nal(units: list[bytes], wanted: Callable[[bytes], bool]) -> bytes | None:
@@ -462,7 +476,7 @@ def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
     ctx = stream.codec_context
     sar = ctx.sample_aspect_ratio or stream.sample_aspect_ratio
     out: dict[str, Any] = {
-        "video_codec": ctx.name,
+        "video_codec": _codec_name(ctx),
         "width": ctx.width or None,
         "height": ctx.height or None,
         "sar": f"{sar.numerator}:{sar.denominator}" if sar else None,
@@ -470,11 +484,19 @@ def _video_facts(stream: Any, first: bytes) -> dict[str, Any]:
         "starts_with_idr": None,
     }
     extradata, tag = bytes(ctx.extradata or b""), str(ctx.codec_tag or "")
-    if ctx.name == "h264":
+    if out["video_codec"] == "h264":
         out.update(_h264_facts(extradata, first, tag))
-    elif ctx.name == "hevc":
+    elif out["video_codec"] == "hevc":
         out.update(_hevc_facts(extradata, first, tag))
     return out
+
+
+def _codec_name(ctx: Any) -> str:
+    """The codec's name, not its decoder's: FFmpeg decodes MP3 with ``mp3float`` and may
+    pick ``aac_fixed`` or ``ac3_fixed``; the facts and CODECS strings key on ``mp3``,
+    ``aac``, ``ac3``."""
+    codec = getattr(ctx, "codec", None)
+    return str(getattr(codec, "canonical_name", None) or ctx.name)
 
 
 def _avc_profile_name(profile_idc: int, constraints: int) -> str:
@@ -490,7 +512,7 @@ def _avc_profile_name(profile_idc: int, constraints: int) -> str:
 
 def _audio_facts(stream: Any, first: bytes) -> dict[str, Any]:
     ctx = stream.codec_context
-    name = ctx.name
+    name = _codec_name(ctx)
     codec: str | None = None
     rate = ctx.sample_rate or None
     channels = ctx.channels or None
@@ -545,9 +567,9 @@ def _open_options(av: Any) -> dict[str, str]:
     return {"skip_frame": "all", "codec_whitelist": ",".join(names)}
 
 
-def _open(av: Any, payload: bytes) -> Any:
+def _open(av: Any, payload: bytes, fmt: str | None = None) -> Any:
     try:
-        return av.open(io.BytesIO(payload), mode="r", options=_open_options(av))
+        return av.open(io.BytesIO(payload), mode="r", format=fmt, options=_open_options(av))
     except av.FFmpegError as exc:
         raise MediaError(
             f"not a media segment PyAV can read ({len(payload)} bytes starting "
@@ -571,11 +593,33 @@ def probe_segment(data: bytes, init: bytes | None = None) -> SegmentProbe:
     """
     av = require_av()
     payload = _precheck(data, init)
-    container = _open(av, payload)
+    # Packed audio (RFC 8216 3.4) is named to the demuxer: FFmpeg's format probe scores a
+    # short segment (ID3 tags and a frame or two, as a last segment often is) too low to
+    # recognise it.  Its timestamps are the ID3 PRIV tag's, not the demuxer's (from 0).
+    packed = bs.packed_audio(payload) if init is None else None
+    container = _open(av, payload, packed[0] if packed else None)
     try:
-        return _probe(av, container, payload, len(data))
+        probe = _probe(av, container, payload, len(data), raw=packed is not None)
     finally:
         container.close()
+    if packed and packed[1] is not None:
+        probe = _shifted(probe, packed[1] / 90000)
+    return probe
+
+
+def _shifted(probe: SegmentProbe, offset: float) -> SegmentProbe:
+    """``probe`` with its times moved by ``offset`` seconds."""
+
+    def move(value: float | None) -> float | None:
+        return None if value is None else value + offset
+
+    return replace(
+        probe,
+        first_pts=move(probe.first_pts),
+        last_pts=move(probe.last_pts),
+        audio_first_pts=move(probe.audio_first_pts),
+        keyframe_times=tuple(t + offset for t in probe.keyframe_times),
+    )
 
 
 def _time_base(stream: Any) -> Fraction:
@@ -587,7 +631,7 @@ def _time_base(stream: Any) -> Fraction:
 
 
 def _probe(
-    av: Any, container: av.container.InputContainer, payload: bytes, size: int
+    av: Any, container: av.container.InputContainer, payload: bytes, size: int, raw: bool = False
 ) -> SegmentProbe:
     fmt = container.format.name
     video = next((s for s in container.streams.video), None)
@@ -597,7 +641,7 @@ def _probe(
             f"the {_CONTAINERS.get(fmt, fmt)} segment has no audio or video stream to probe"
         )
     try:
-        vtrack, atrack, _ = _demux(container, video, audio)
+        vtrack, atrack, _ = _demux(container, video, audio, raw)
     except av.FFmpegError as exc:
         raise MediaError(f"the segment is corrupt: demuxing stopped with {_reason(exc)}") from None
     out: dict[str, Any] = {
@@ -651,11 +695,17 @@ def _probe(
             video_bytes=vtrack.size,
             **_video_facts(video, vtrack.first),
         )
-    if atb is not None:
+    if atb is not None and audio is not None:
         tb = atb
-        _, first, last, duration = _span(atrack, tb, shift)
+        apts, first, last, duration = _span(atrack, tb, shift)
+        step = _seconds(astep, tb) if (astep := _step(apts)) else None
+        ctx = audio.codec_context
+        if step is None and ctx.frame_size and ctx.sample_rate:  # one frame, no duration
+            step = ctx.frame_size / ctx.sample_rate
+            duration = max(duration, last - first + step)
         out.update(
             audio_first_pts=first,
+            audio_frame_duration=step,
             audio_duration=duration,
             audio_bytes=atrack.size,
             **_audio_facts(audio, atrack.first),

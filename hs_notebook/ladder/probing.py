@@ -98,6 +98,14 @@ def _audio_channels(audio: pd.DataFrame, group: Any) -> int | None:
     return None if _missing(count) else int(count)
 
 
+def _audio_playlists(audio: pd.DataFrame, group: Any) -> bool:
+    """Whether an AUDIO group has renditions with playlists of their own (a URI)."""
+    if _missing(group) or audio.empty or "uri" not in audio.columns:
+        return False
+    rows = audio[(audio["group_id"] == group).fillna(False).to_numpy()]
+    return bool(rows["uri"].notna().any())
+
+
 def media_plan(
     renditions: pd.DataFrame,
     segments: Mapping[str, pd.DataFrame],
@@ -110,7 +118,8 @@ def media_plan(
         renditions: the ladder's renditions table (its first row of each media key wins).
         segments: ``{media key: segments table}`` with effective URLs (``ladder.segments``).
         media_texts: ``{media key: media playlist text}`` (for the EXT-X-MAP byte ranges).
-        audio: the ladder's audio table (CHANNELS of muxed audio).
+        audio: the ladder's audio table (CHANNELS of muxed audio; whether the variant's
+            AUDIO group has playlists of its own).
     """
     plan: list[tuple[DeclaredRendition, pd.DataFrame]] = []
     seen: set[str] = set()
@@ -127,6 +136,7 @@ def media_plan(
             row,
             table["duration"].tolist(),
             _audio_channels(audio, row.get("audio_group")),
+            _audio_playlists(audio, row.get("audio_group")),
         )
         plan.append((declared, table))
     return plan
