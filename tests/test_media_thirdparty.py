@@ -333,6 +333,11 @@ _X265 = (
     *("-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1"),
     *("-x265-params", "keyint=30:min-keyint=30:scenecut=0:open-gop=0:log-level=error"),
 )
+#: One H.264 + AAC stream in a single file, addressed by byte ranges.
+_SINGLE_FILE = (
+    *("-map", "0:v", "-map", "1:a", *_x264(30), "-c:a", "aac", *_HLS),
+    *("-hls_flags", "single_file"),
+)
 #: FFmpeg's hls muxer as packagers use it: name -> its arguments after the sources.
 GOOD: dict[str, tuple[str, ...]] = {
     "ts_two_renditions": (
@@ -358,33 +363,9 @@ GOOD: dict[str, tuple[str, ...]] = {
         "v%v_%03d.m4s",
         "v%v.m3u8",
     ),
-    "ts_single_file": (
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        *_x264(30),
-        "-c:a",
-        "aac",
-        *_HLS,
-        "-hls_flags",
-        "single_file",
-        *_MASTER,
-        "-var_stream_map",
-        "v:0,a:0",
-        "v%v.m3u8",
-    ),
+    "ts_single_file": (*_SINGLE_FILE, *_MASTER, "-var_stream_map", "v:0,a:0", "v%v.m3u8"),
     "fmp4_single_file": (
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        *_x264(30),
-        "-c:a",
-        "aac",
-        *_HLS,
-        "-hls_flags",
-        "single_file",
+        *_SINGLE_FILE,
         "-hls_segment_type",
         "fmp4",
         *_MASTER,
