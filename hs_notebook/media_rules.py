@@ -422,14 +422,15 @@ def _audio_channels_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe
 # ------------------------------------------------------------------ ladder rules
 
 
-def _aligned(
-    starts: dict[int, list[tuple[str, float, float]]],
-) -> dict[str, list[tuple[int, float, float, str]]]:
+_Starts = dict[tuple[str, int], list[tuple[str, float, float]]]
+
+
+def _aligned(starts: _Starts) -> dict[str, list[tuple[int, float, float, str]]]:
     """``{rendition: [(index, start, reference start, reference rendition)]}`` of the
-    segments that start further from the first rendition's segment of the same index
-    than the larger of the two slacks."""
+    segments that start further from the first rendition's segment of the same grid and
+    index than the larger of the two slacks."""
     bad: dict[str, list[tuple[int, float, float, str]]] = {}
-    for index, rows in sorted(starts.items()):
+    for (_, index), rows in sorted(starts.items()):
         ref_key, ref, ref_slack = rows[0]
         for key, start, slack in rows[1:]:
             if abs(start - ref) > max(slack, ref_slack):
@@ -439,20 +440,23 @@ def _aligned(
 
 def _boundaries_aligned(media: ProbedLadder) -> list[MediaFinding]:
     """Same start PTS per segment index across the video renditions, and, apart from
-    them, across the audio-only renditions (within one audio frame: audio is cut only on
-    whole frames, which never land exactly on video frames, so audio is never compared
-    with video)."""
-    video: dict[int, list[tuple[str, float, float]]] = {}
-    audio: dict[int, list[tuple[str, float, float]]] = {}
+    them, across the audio-only renditions of one codec and frame length (within one
+    audio frame: audio is cut only on whole frames, so it is never compared with video,
+    nor with audio of another frame grid, AAC's 1024 samples against AC-3's 1536)."""
+    video: _Starts = {}
+    audio: _Starts = {}
     for r in media.renditions:
         for seg, p in media.probed(r.rendition):
             if p.first_pts is None:
                 continue
             if p.video_codec is not None:
-                video.setdefault(seg.index, []).append((r.rendition, p.first_pts, ALIGN_TOLERANCE))
+                row = (r.rendition, p.first_pts, ALIGN_TOLERANCE)
+                video.setdefault(("video", seg.index), []).append(row)
             elif p.audio_codec is not None:
-                frame = (p.audio_frame_duration or ALIGN_TOLERANCE) + 1e-6  # rounding
-                audio.setdefault(seg.index, []).append((r.rendition, p.first_pts, frame))
+                frame = p.audio_frame_duration or ALIGN_TOLERANCE
+                grid = f"{p.audio_codecs or p.audio_codec} {frame:.6f}"
+                row = (r.rendition, p.first_pts, frame + 1e-6)  # + rounding
+                audio.setdefault((grid, seg.index), []).append(row)
     out: list[MediaFinding] = []
     groups = (
         (video, "", "cut every rendition at the same keyframes"),
@@ -652,8 +656,8 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "error",
         f"{_RFC} 6.2.4 (matching content has matching timestamps); {_APPLE}",
         f"segment N of every video rendition starts at the same PTS (within "
-        f"{ALIGN_TOLERANCE:g} s), and of every audio-only rendition within one audio frame, "
-        "so players can switch renditions seamlessly",
+        f"{ALIGN_TOLERANCE:g} s), and of every audio-only rendition of one codec within one "
+        "audio frame, so players can switch renditions seamlessly",
         _boundaries_aligned,
     ),
     MediaRule.per_segment(

@@ -164,35 +164,43 @@ class AudioPlaylist:
     channels: int | None = None
 
 
-def _group_audio_codecs(renditions: pd.DataFrame, group: str) -> str | None:
-    """The audio entries of the CODECS of the variants whose AUDIO group is ``group``, in
-    order, each once (``None`` when no variant names the group or says its CODECS)."""
+def _group_audio_codecs(renditions: pd.DataFrame, groups: Sequence[str]) -> str | None:
+    """The audio entries of the CODECS of the variants whose AUDIO group is one of
+    ``groups``, in order, each once (``None`` when no such variant says its CODECS)."""
     if renditions.empty or not {"audio_group", "codecs"} <= set(renditions.columns):
         return None
     found: list[str] = []
-    for value in renditions[(renditions["audio_group"] == group).fillna(False).to_numpy()][
-        "codecs"
-    ].tolist():
-        if not _missing(value):
+    for group, value in zip(
+        renditions["audio_group"].tolist(), renditions["codecs"].tolist(), strict=True
+    ):
+        if not _missing(group) and str(group) in groups and not _missing(value):
             found += DeclaredRendition("", codecs=str(value)).audio_codecs
     return ",".join(dict.fromkeys(found)) or None
 
 
 def audio_playlists(audio: pd.DataFrame, renditions: pd.DataFrame) -> list[AudioPlaylist]:
     """The AUDIO renditions of ``audio`` (the ladder's audio table, URIs effective) that
-    have a URI, one per distinct URI (the first row wins), in master order.  Pure.
+    have a URI, one per distinct URI (named and counted by its first row), in master
+    order.  Pure.
 
     ``renditions`` (the ladder's renditions table) gives each its declared audio codecs:
-    the audio entries of the CODECS of the variants that reference its group.
+    the audio entries of the CODECS of the variants that reference its group (or any of
+    the groups that list the same URI).
     """
-    out: dict[str, AudioPlaylist] = {}
     if audio.empty or "uri" not in audio.columns:
         return []
-    keys: set[str] = set()
+    first: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[str]] = {}
     for row in audio.to_dict("records"):
         uri = row.get("uri")
-        if _missing(uri) or str(uri) in out:
+        if _missing(uri):
             continue
+        first.setdefault(str(uri), row)
+        if not _missing(row.get("group_id")):
+            groups.setdefault(str(uri), []).append(str(row["group_id"]))
+    out: list[AudioPlaylist] = []
+    keys: set[str] = set()
+    for uri, row in first.items():
         group = "" if _missing(row.get("group_id")) else str(row["group_id"])
         name = next(
             (str(row[k]) for k in ("name", "language") if not _missing(row.get(k))),
@@ -203,13 +211,9 @@ def audio_playlists(audio: pd.DataFrame, renditions: pd.DataFrame) -> list[Audio
             key += "'"
         keys.add(key)
         count = row.get("channel_count")
-        out[str(uri)] = AudioPlaylist(
-            key,
-            str(uri),
-            _group_audio_codecs(renditions, group) if group else None,
-            None if _missing(count) else int(count),
-        )
-    return list(out.values())
+        codecs = _group_audio_codecs(renditions, groups.get(uri, []))
+        out.append(AudioPlaylist(key, uri, codecs, None if _missing(count) else int(count)))
+    return out
 
 
 def _failure(key: str, what: str, exc: HeapStreamError) -> PlaylistFailure:
