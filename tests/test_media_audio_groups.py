@@ -19,7 +19,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import imageio_ffmpeg
 import pandas as pd
@@ -55,7 +55,7 @@ class _Counted(http.server.SimpleHTTPRequestHandler):
     """Static files; counts the GETs per path."""
 
     root = "."
-    hits: Counter[str] = Counter()
+    hits: ClassVar[Counter[str]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, directory=self.root, **kwargs)
@@ -127,7 +127,8 @@ def _groups(master: str) -> list[tuple[str, str, str]]:
     for line in master.splitlines():
         if line.startswith("#EXT-X-MEDIA:") and "TYPE=AUDIO" in line:
             attrs = dict(re.findall(r'([A-Z-]+)="([^"]*)"', line))
-            out.append((f"audio:{attrs['GROUP-ID']}:{attrs['NAME']}", attrs["URI"], attrs["CHANNELS"]))
+            key = f"audio:{attrs['GROUP-ID']}:{attrs['NAME']}"
+            out.append((key, attrs["URI"], attrs["CHANNELS"]))
     return out
 
 

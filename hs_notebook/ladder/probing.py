@@ -191,7 +191,8 @@ def audio_playlists(audio: pd.DataFrame, renditions: pd.DataFrame) -> list[Audio
         return []
     first: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[str]] = {}
-    for row in audio.to_dict("records"):
+    for record in audio.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
         uri = row.get("uri")
         if _missing(uri):
             continue
@@ -211,8 +212,10 @@ def audio_playlists(audio: pd.DataFrame, renditions: pd.DataFrame) -> list[Audio
             key += "'"
         keys.add(key)
         count = row.get("channel_count")
-        codecs = _group_audio_codecs(renditions, groups.get(uri, []))
-        out.append(AudioPlaylist(key, uri, codecs, None if _missing(count) else int(count)))
+        channels = None if count is None or _missing(count) else int(count)
+        out.append(
+            AudioPlaylist(key, uri, _group_audio_codecs(renditions, groups.get(uri, [])), channels)
+        )
     return out
 
 
