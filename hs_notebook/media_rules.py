@@ -233,8 +233,21 @@ def _ts_pat_pmt_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe) ->
 def _readable(media: ProbedLadder) -> list[MediaFinding]:
     """One finding per segment that could not be fetched or read (its HTTP status or
     why), so a refused segment never hides the others; the rendition's other segments
-    are still checked."""
+    are still checked.  An AUDIO rendition whose own media playlist could not be fetched
+    or read is one finding too (subject: the rendition)."""
     out: list[MediaFinding] = []
+    for failure in media.playlist_failures:
+        status = f"HTTP {failure.http_status}" if failure.http_status else "unreadable"
+        out.append(
+            MediaFinding(
+                "media_segment_readable",
+                "error",
+                failure.rendition,
+                f"{failure.rendition}: none of its segments could be probed: {failure.error}",
+                status,
+                "a readable media playlist",
+            )
+        )
     for r in media.renditions:
         bad = [s for s in media.segments if s.rendition == r.rendition and s.status == "failed"]
         for seg in sorted(bad, key=lambda s: s.index):
@@ -409,34 +422,61 @@ def _audio_channels_test(r: DeclaredRendition, s: ProbedSegment, p: SegmentProbe
 # ------------------------------------------------------------------ ladder rules
 
 
+_Starts = dict[tuple[str, int], list[tuple[str, float, float]]]
+
+
+def _aligned(starts: _Starts) -> dict[str, list[tuple[int, float, float, str]]]:
+    """``{rendition: [(index, start, reference start, reference rendition)]}`` of the
+    segments that start further from the first rendition's segment of the same grid and
+    index than the larger of the two slacks."""
+    bad: dict[str, list[tuple[int, float, float, str]]] = {}
+    for (_, index), rows in sorted(starts.items()):
+        ref_key, ref, ref_slack = rows[0]
+        for key, start, slack in rows[1:]:
+            if abs(start - ref) > max(slack, ref_slack):
+                bad.setdefault(key, []).append((index, start, ref, ref_key))
+    return bad
+
+
 def _boundaries_aligned(media: ProbedLadder) -> list[MediaFinding]:
-    """Same start PTS per segment index across the video renditions."""
-    starts: dict[int, list[tuple[str, float, float | None]]] = {}
+    """Same start PTS per segment index across the video renditions, and, apart from
+    them, across the audio-only renditions of one codec and frame length (within one
+    audio frame: audio is cut only on whole frames, so it is never compared with video,
+    nor with audio of another frame grid, AAC's 1024 samples against AC-3's 1536)."""
+    video: _Starts = {}
+    audio: _Starts = {}
     for r in media.renditions:
         for seg, p in media.probed(r.rendition):
-            if p.video_codec is not None and p.first_pts is not None:
-                starts.setdefault(seg.index, []).append((r.rendition, p.first_pts, p.frame_rate))
-    bad: dict[str, list[tuple[int, float, float, str]]] = {}
-    for index, rows in sorted(starts.items()):
-        ref_key, ref, _ = rows[0]
-        for key, start, _rate in rows[1:]:
-            if abs(start - ref) > ALIGN_TOLERANCE:
-                bad.setdefault(key, []).append((index, start, ref, ref_key))
+            if p.first_pts is None:
+                continue
+            if p.video_codec is not None:
+                row = (r.rendition, p.first_pts, ALIGN_TOLERANCE)
+                video.setdefault(("video", seg.index), []).append(row)
+            elif p.audio_codec is not None:
+                frame = p.audio_frame_duration or ALIGN_TOLERANCE
+                grid = f"{p.audio_codecs or p.audio_codec} {frame:.6f}"
+                row = (r.rendition, p.first_pts, frame + 1e-6)  # + rounding
+                audio.setdefault((grid, seg.index), []).append(row)
     out: list[MediaFinding] = []
-    for key, misses in bad.items():
-        index, start, ref, ref_key = misses[0]
-        out.append(
-            MediaFinding(
-                "media_boundaries_aligned",
-                "error",
-                f"{key}:{index}",
-                f"{key}: segment(s) {_indices([m[0] for m in misses])} start at other times than "
-                f"in {ref_key} (segment {index}: {start:.3f} s vs {ref:.3f} s); players cannot "
-                "switch between them seamlessly: cut every rendition at the same keyframes",
-                _sec(start),
-                _sec(ref),
+    groups = (
+        (video, "", "cut every rendition at the same keyframes"),
+        (audio, ", within one audio frame", "cut every audio rendition at the same times"),
+    )
+    for starts, slack, advice in groups:
+        for key, misses in _aligned(starts).items():
+            index, start, ref, ref_key = misses[0]
+            out.append(
+                MediaFinding(
+                    "media_boundaries_aligned",
+                    "error",
+                    f"{key}:{index}",
+                    f"{key}: segment(s) {_indices([m[0] for m in misses])} start at other "
+                    f"times than in {ref_key} (segment {index}: {start:.3f} s vs {ref:.3f} s"
+                    f"{slack}); players cannot switch between them seamlessly: {advice}",
+                    _sec(start),
+                    _sec(ref),
+                )
             )
-        )
     return out
 
 
@@ -536,7 +576,7 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         f"{_RFC} 4.3.2 (segments are resources a client can fetch)",
         "every probed segment could be fetched and demuxed (one finding per segment that "
         "answered an HTTP error or held unreadable bytes; the rendition's other segments "
-        "are still checked)",
+        "are still checked), and so could the media playlist of every AUDIO rendition",
         _readable,
     ),
     MediaRule(
@@ -616,7 +656,8 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "error",
         f"{_RFC} 6.2.4 (matching content has matching timestamps); {_APPLE}",
         f"segment N of every video rendition starts at the same PTS (within "
-        f"{ALIGN_TOLERANCE:g} s), so players can switch renditions seamlessly",
+        f"{ALIGN_TOLERANCE:g} s), and of every audio-only rendition of one codec within one "
+        "audio frame, so players can switch renditions seamlessly",
         _boundaries_aligned,
     ),
     MediaRule.per_segment(

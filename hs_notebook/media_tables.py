@@ -5,6 +5,8 @@ DataFrames out (the fetching is :mod:`hs_notebook.probe_fetch`'s).
 - :class:`DeclaredRendition`: what the master and media playlists say about one rendition
   (the ladder fills it in; nothing here reads playlist text).
 - :class:`ProbedSegment`: one segment's outcome (probed, failed to fetch or read, skipped).
+- :class:`PlaylistFailure`: a rendition whose media playlist the probe had to fetch itself
+  (an ``EXT-X-MEDIA TYPE=AUDIO`` rendition's) and could not fetch or read.
 - :class:`ProbedLadder`: all of it for one ladder, plus WebVTT samples of its text tracks;
   the input of :func:`segment_table`, :func:`variant_overview` and the media rules
   (:mod:`hs_notebook.media_rules`).
@@ -35,6 +37,7 @@ __all__ = [
     "COLUMNS",
     "SEGMENT_STATUSES",
     "DeclaredRendition",
+    "PlaylistFailure",
     "ProbedLadder",
     "ProbedSegment",
     "TextTrackSample",
@@ -99,7 +102,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "declared_codecs": "CODECS as declared",
         "video_profile": "video profile read from the SPS (High, Main, ...)",
         "video_level": "video level read from the SPS (3.1, ...)",
-        "segments": "number of segments in the media playlist (Int64)",
+        "segments": "number of segments in the media playlist (Int64; <NA> when the "
+        "playlist could not be fetched)",
         "probed": "number of segments probed (Int64)",
         "failed": "number of segments that could not be fetched or read (Int64)",
         "processed": "percent of the playlist's duration that was probed (as hlsreport's "
@@ -213,6 +217,16 @@ class ProbedSegment:
 
 
 @dataclass(frozen=True)
+class PlaylistFailure:
+    """A rendition's media playlist that could not be fetched or read (``error`` says why,
+    no tokens in it; ``http_status`` of a refused fetch): its segments were not probed."""
+
+    rendition: str
+    error: str
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
 class TextTrackSample:
     """The text of one WebVTT segment of a text track (normally its first), for the
     X-TIMESTAMP-MAP rule.  ``track`` is the text track id or its playlist URI."""
@@ -224,11 +238,13 @@ class TextTrackSample:
 
 @dataclass(frozen=True)
 class ProbedLadder:
-    """A ladder's declared facts and its probed segments (and WebVTT samples)."""
+    """A ladder's declared facts and its probed segments (and WebVTT samples, and the
+    media playlists of AUDIO renditions that could not be fetched)."""
 
     renditions: tuple[DeclaredRendition, ...]
     segments: tuple[ProbedSegment, ...]
     text_tracks: tuple[TextTrackSample, ...] = field(default=())
+    playlist_failures: tuple[PlaylistFailure, ...] = field(default=())
 
     def rendition(self, key: str) -> DeclaredRendition | None:
         return next((r for r in self.renditions if r.rendition == key), None)
@@ -400,8 +416,11 @@ def _rendition_peak(r: DeclaredRendition, pairs: list[tuple[ProbedSegment, Segme
 @_documents("variants")
 def variant_overview(media: ProbedLadder) -> pd.DataFrame:
     """One row per rendition, like hlsreport's "variant overview": measured against
-    declared bit rates, resolution, IDR interval, frame rate, codec, profile and level."""
+    declared bit rates, resolution, IDR interval, frame rate, codec, profile and level.
+    An AUDIO rendition (``audio:<GROUP-ID>:<NAME>``) declares no BANDWIDTH, RESOLUTION or
+    FRAME-RATE: those columns and the bit-rate diffs are ``<NA>`` on its row."""
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS["variants"]}
+    unread = {f.rendition for f in media.playlist_failures}
     for r in media.renditions:
         pairs = media.probed(r.rendition)
         probes = [p for _, p in pairs]
@@ -434,7 +453,7 @@ def variant_overview(media: ProbedLadder) -> pd.DataFrame:
         cols["declared_codecs"].append(r.codecs)
         cols["video_profile"].append(_most_common(p.video_profile for p in probes))
         cols["video_level"].append(_most_common(p.video_level for p in probes))
-        cols["segments"].append(len(r.extinf))
+        cols["segments"].append(None if r.rendition in unread else len(r.extinf))
         cols["probed"].append(len(probes))
         cols["failed"].append(failed)
         cols["processed"].append(seconds / total * 100.0 if total else None)

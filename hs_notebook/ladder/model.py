@@ -41,7 +41,12 @@ from hs_notebook.http import (
     token_of,
     without_token,
 )
-from hs_notebook.ladder.probing import media_plan, probe_ladder_async, subtitle_playlists
+from hs_notebook.ladder.probing import (
+    audio_playlists,
+    media_plan,
+    probe_ladder_async,
+    subtitle_playlists,
+)
 from hs_notebook.ladder.propagation import effective_variants, propagate_tokens, shown, with_uris
 from hs_notebook.ladder.sizes import segment_size
 from hs_notebook.media_tables import ProbedLadder
@@ -701,7 +706,8 @@ class Ladder:
         segments = {key: self.segments(key) for key in self._media}
         plan = media_plan(self.renditions, segments, self.media_texts, self.audio)
         tracks = subtitle_playlists(self.text_tracks)
-        done = await probe_ladder_async(ac, plan, tracks, depth, concurrency, progress)
+        audio = audio_playlists(self.audio, self.renditions)
+        done = await probe_ladder_async(ac, plan, tracks, depth, concurrency, progress, audio)
         self._probes.pop(depth, None)  # the latest last (Ladder.probed)
         self._probes[depth] = done
         return done
@@ -710,9 +716,9 @@ class Ladder:
         self, depth: str = "sample", *, concurrency: int = 8, progress: Progress = True,
         refresh: bool = False,
     ) -> ProbedLadder:  # fmt: skip
-        """Fetch media segments (``"sample"``: first, middle and last of each rendition;
-        ``"full"``: all) through the ladder's client, ``concurrency`` at a time, and probe
-        them (:func:`hs_notebook.probe_segment`; a tqdm bar shows progress).  Returns a
+        """Fetch media segments (``"sample"``: first, middle and last of each rendition, the
+        AUDIO ones too; ``"full"``: all) through the ladder's client, ``concurrency`` at a
+        time, and probe them (:func:`hs_notebook.probe_segment`; a tqdm bar).  Returns a
         :class:`~hs_notebook.media_tables.ProbedLadder`: ``.segment_table()`` (a row per
         segment; failed ones too) and ``.variant_overview()`` (hlsreport's columns).  Kept
         (:attr:`probed`) and returned again without fetching (a full probe answers a sample
