@@ -93,6 +93,9 @@ _FAIL_ON = ("error", "warning")
 _OVERVIEW: tuple[str, ...] = ("rendition", "peak_bitrate", "peak_diff", "average_bitrate")
 _OVERVIEW += ("average_diff", "width", "height", "idr_interval", "frame_rate", "codecs")
 _OVERVIEW += ("processed",)
+#: Decimals the text output shows (percent diffs and % processed, seconds, frames/s).
+_ROUNDED = {"peak_diff": 1, "average_diff": 1, "processed": 1, "idr_interval": 3}
+_ROUNDED |= {"frame_rate": 3}
 #: Columns of the scores printed by ``qa --depth quality`` (JSON has them all).
 _SCORES: tuple[str, ...] = ("rendition", "width", "height", "measured_bitrate", "frames")
 _SCORES += ("vmaf_mean", "vmaf_p5", "psnr", "ssim", "integrated")
@@ -154,7 +157,8 @@ def cmd_qa(args: argparse.Namespace) -> int:
     else:
         print(f"{shown}: {ladder.summary()} ({findings.profile} profile)")
         if overview is not None:
-            print(overview[[c for c in _OVERVIEW if c in overview]].to_string(index=False))
+            shown_overview = overview[[c for c in _OVERVIEW if c in overview]]
+            print(shown_overview.round(_ROUNDED).to_string(index=False))
         if scored is not None:
             scores = scored.renditions
             print(f"scored against {scored.reference}:")
