@@ -398,13 +398,31 @@ def packed_audio(data: bytes) -> tuple[str, int | None] | None:
         pos += 10 + size + (10 if flags & 0x10 else 0)
     if pos == 0 or pos + 6 > len(data):
         return None
+    kind = _audio_frame_kind(data, pos)
+    return (kind, stamp) if kind else None
+
+
+def _audio_frame_kind(data: bytes, pos: int) -> str | None:
+    """The FFmpeg demuxer of the audio frame at ``pos`` (``aac``, ``mp3``, ``ac3``,
+    ``eac3``), or ``None`` when its header is not a valid one of these: sync words alone
+    match junk too.  An ADTS frame must also be whole (its length field within the data)."""
     head = data[pos : pos + 6]
-    if head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
-        return "aac", stamp
-    if head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
-        return "mp3", stamp
-    if head[:2] == b"\x0b\x77":
-        return ("eac3" if head[5] >> 3 > 10 else "ac3"), stamp
+    if head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # ADTS (ISO/IEC 13818-7 6.2)
+        length = ((head[3] & 0x03) << 11) | (head[4] << 3) | (head[5] >> 5)
+        rate_index = (head[2] >> 2) & 0x0F
+        ok = 7 <= length <= len(data) - pos and rate_index < len(_ADTS_RATES)
+        return "aac" if ok else None
+    if head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # MPEG audio
+        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0x03
+        version = (head[1] >> 3) & 0x03
+        return "mp3" if bitrate not in (0, 15) and rate != 3 and version != 1 else None
+    if head[:2] == b"\x0b\x77":  # AC-3 / E-AC-3 syncinfo (ATSC A/52)
+        bsid = head[5] >> 3
+        if bsid > 16:
+            return None
+        if bsid > 10:  # E-AC-3: strmtyp 3 is reserved
+            return "eac3" if head[2] >> 6 != 3 else None
+        return "ac3" if head[4] >> 6 != 3 and head[4] & 0x3F < 38 else None
     return None
 
 

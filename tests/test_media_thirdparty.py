@@ -24,6 +24,7 @@ from _loopback import LoopbackServer
 
 import hs_notebook as hs
 from hs_notebook.bitstream import packed_audio
+from hs_notebook.errors import MediaError
 from hs_notebook.ladder import fetch_ladder_url
 from hs_notebook.qa import qa
 
@@ -318,6 +319,25 @@ def test_packed_audio_is_recognised_only_after_id3() -> None:
     assert packed_audio(_id3_timestamp(5) + b"\x0b\x77\x00\x00\x00\x80") == ("eac3", 5)
     assert packed_audio(_id3_timestamp(7) + b"\xff\xfb\x90\x00\x00\x00") == ("mp3", 7)
     assert packed_audio(_id3_timestamp(7) + b"GARBAGE") is None
+
+
+def test_junk_after_id3_is_not_packed_audio_and_raises_media_error() -> None:
+    """A sync word alone is not a frame: an ADTS header whose frame runs past the data, an
+    AC-3 sync word before junk (reserved fscod and frame size code) and an MPEG audio sync
+    before junk (bitrate index 15) are refused, and probing them raises our error."""
+    adts = bytes([0xFF, 0xF1, 0x50, 0x80, 400 >> 3, ((400 & 7) << 5) | 0x1F, 0xFC])
+    cases = {
+        "truncated ADTS": _id3_timestamp(90000) + adts + bytes(13),
+        "AC-3 sync, junk": _id3_timestamp(90000) + b"\x0b\x77" + b"\xff" * 40,
+        "MPEG sync, junk": _id3_timestamp(90000) + b"\xff\xff" + b"\xff" * 300,
+        "ID3 only": _id3_timestamp(90000),
+    }
+    for what, data in cases.items():
+        assert packed_audio(data) is None, what
+        with pytest.raises(MediaError):
+            hs.probe_segment(data)
+    whole = adts[:3] + bytes([0x80, 20 >> 3, ((20 & 7) << 5) | 0x1F, 0xFC]) + bytes(13)
+    assert packed_audio(_id3_timestamp(9) + whole) == ("aac", 9)  # a whole 20-byte frame
 
 
 # ------------------------------------------------------------------ good ladders stay quiet
