@@ -678,8 +678,8 @@ MEDIA_RULES: tuple[MediaRule, ...] = (
         "frame, if longer: AAC priming) of each other (later segments continue the audio "
         "of the one before, so only the start counts)",
         _av_start_test,
-        "{rendition}: audio and video start {measured} apart in segment {first}, more than one "
-        "video frame; players start with a gap or drop media to line them up",
+        "{rendition}: audio and video start {measured} apart in segment {first}, not "
+        "{expected}; players start with a gap or drop media to line them up",
     ),
     MediaRule(
         "media_vtt_timestamp_map",

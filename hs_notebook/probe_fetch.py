@@ -54,6 +54,7 @@ __all__ = [
     "DEPTHS",
     "Progress",
     "SegmentRef",
+    "failure",
     "probe_renditions_async",
     "sample_indices",
     "segment_refs",
@@ -162,7 +163,8 @@ def _body(content: bytes, status: int, byterange: tuple[int, int] | None) -> byt
     return content[offset : offset + length]
 
 
-def _failure(exc: HeapStreamError) -> tuple[str, int | None]:
+def failure(exc: HeapStreamError) -> tuple[str, int | None]:
+    """Why a fetch or probe failed, and the HTTP status when the origin answered one."""
     status = exc.status if isinstance(exc, FetchError | TokenRejected) else None
     return str(exc), status
 
@@ -215,7 +217,7 @@ class _Fetcher:
                 else None
             )
         except HeapStreamError as exc:
-            why, status = _failure(exc)
+            why, status = failure(exc)
             return ProbedSegment(
                 key, ref.index, "failed", error=f"init segment: {why}", http_status=status
             )
@@ -224,7 +226,7 @@ class _Fetcher:
                 async with self.slots:
                     content, status = await self.get(ref.uri, _range_header(ref.byterange))
             except HeapStreamError as exc:
-                why, code = _failure(exc)
+                why, code = failure(exc)
                 return ProbedSegment(key, ref.index, "failed", error=why, http_status=code)
             data = _body(content, status, ref.byterange)
             loop = asyncio.get_running_loop()

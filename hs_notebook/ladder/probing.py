@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from hs_notebook.errors import FetchError, HeapStreamError, PlaylistError, TokenRejected
+from hs_notebook.errors import HeapStreamError, PlaylistError
 from hs_notebook.hls import parse_media, read_media, segments_table
 from hs_notebook.http import AsyncClient
 from hs_notebook.ladder.propagation import with_uris
 from hs_notebook.media_tables import DeclaredRendition, PlaylistFailure, ProbedLadder
-from hs_notebook.probe_fetch import Progress, probe_renditions_async
+from hs_notebook.probe_fetch import Progress, failure, probe_renditions_async
 from hs_notebook.redaction import redact
 
 __all__ = [
@@ -219,11 +219,6 @@ def audio_playlists(audio: pd.DataFrame, renditions: pd.DataFrame) -> list[Audio
     return out
 
 
-def _failure(key: str, what: str, exc: HeapStreamError) -> PlaylistFailure:
-    status = exc.status if isinstance(exc, FetchError | TokenRejected) else None
-    return PlaylistFailure(key, f"{what}: {exc}", status)
-
-
 async def _audio_rendition(
     client: AsyncClient, playlist: AudioPlaylist, gate: asyncio.Semaphore
 ) -> tuple[DeclaredRendition, pd.DataFrame | None, PlaylistFailure | None]:
@@ -241,7 +236,8 @@ async def _audio_rendition(
         facts = read_media(got.text, got.final_url)
         table = segments_table(got.text, base_uri=got.final_url)
     except HeapStreamError as exc:
-        return declared, None, _failure(playlist.key, what, exc)
+        why, status = failure(exc)
+        return declared, None, PlaylistFailure(playlist.key, f"{what}: {why}", status)
     table = with_uris(with_uris(table, got.final_url), got.final_url, "init_uri")
     table = _with_init_ranges(table, got.text)
     target = facts.info.target_duration

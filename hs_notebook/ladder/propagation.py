@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import operator
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
@@ -76,22 +75,9 @@ def effective_variants(master: MasterPlaylist) -> tuple[Variant, ...]:
     its token (:func:`propagate_tokens`), so they can be fetched as they are."""
     uris = propagate_tokens(master.base_uri, [v.uri for v in master.variants])
     return tuple(
-        v if uri == v.uri else _with_uri(v, uri)
+        v if uri == v.uri else dataclasses.replace(v, uri=uri)
         for v, uri in zip(master.variants, uris, strict=True)
     )
-
-
-#: The fields of a :class:`Variant` but its last, ``uri``, read in one call.
-_BUT_URI = operator.attrgetter(*[f.name for f in dataclasses.fields(Variant)][:-1])
-if dataclasses.fields(Variant)[-1].name != "uri":  # pragma: no cover - a row class edit
-    raise AssertionError("Variant.uri must be its last field (see _with_uri)")
-
-
-def _with_uri(variant: Variant, uri: Any) -> Variant:
-    """``dataclasses.replace(variant, uri=uri)``, a few times cheaper (thousands of
-    variants in a big ladder)."""
-    values: tuple[Any, ...] = (*_BUT_URI(variant), uri)
-    return Variant(*values)
 
 
 def with_uris(frame: pd.DataFrame, parent_url: str | None, column: str = "uri") -> pd.DataFrame:
